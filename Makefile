@@ -1,0 +1,44 @@
+# Two commands: `make run` (demo provider on :5000, demo LSU teleservice on :5001) and `make test`.
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-stamp
+PYTHON  ?= python3
+
+.PHONY: run test install lint format translations bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+translations: $(STAMP)
+	@if ls idp/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel compile --use-fuzzy --statistics -d idp/translations 2>&1 | tail -n 1; fi
+
+run: install
+	$(BIN)/idp demo --lsu-client-file instance/lsu-client.json
+	@echo "Provider: http://127.0.0.1:5000   LSU demo: http://127.0.0.1:5001   (Ctrl-C stops both)"
+	@trap 'kill 0' INT TERM EXIT; \
+		LSU_CLIENT_FILE=instance/lsu-client.json $(BIN)/python -m clients.lsu & \
+		$(BIN)/idp serve --port 5000
+
+# The whole suite on SQLite; again on PostgreSQL when IDP_TEST_DATABASE_URL is set (CI sets it).
+test: install lint
+	$(BIN)/pytest
+	@if [ -n "$$IDP_TEST_DATABASE_URL" ]; then \
+		echo "== the same suite on PostgreSQL ($$IDP_TEST_DATABASE_URL)"; \
+		$(BIN)/pytest; fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache *.egg-info

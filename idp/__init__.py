@@ -1,0 +1,77 @@
+"""The identity provider for parents of school children: ``create_app()`` builds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from idp import config as settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, error handlers.
+
+    ``config`` overrides the environment, key by key (names without the ``IDP_`` prefix).
+    """
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    values = settings.from_environment()
+    values.update(config or {})
+    settings.resolve_defaults(values, app.instance_path)
+    settings.check_config(values)
+    app.config.update(values)
+    _configure_flask(app)
+
+    from idp import errors, i18n, sessions
+    from idp.extensions import csrf, db, limiter, migrate
+    from idp.oidc.server import init_oidc
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "idp" / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    sessions.init_app(app)
+    init_oidc(app)
+    _register_blueprints(app)
+    errors.init_app(app)
+    return app
+
+
+def _configure_flask(app: Flask) -> None:
+    """Derive the Flask, SQLAlchemy, Limiter and cookie settings from the provider's own."""
+    secure = app.config["ISSUER"].startswith("https://")
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=app.config["DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        RATELIMIT_STORAGE_URI=app.config["REDIS_URL"] or "memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        SESSION_COOKIE_NAME="idp_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        PERMANENT_SESSION_LIFETIME=app.config["SESSION_MAX_TTL"],
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=secure,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+
+
+def _register_blueprints(app: Flask) -> None:
+    from idp.flows import activation, login
+    from idp.oidc import views as oidc_views
+    from idp.portal import views as portal_views
+
+    app.register_blueprint(oidc_views.bp)
+    app.register_blueprint(login.bp)
+    app.register_blueprint(activation.bp)
+    app.register_blueprint(portal_views.bp)
+    login.init_gate(app)

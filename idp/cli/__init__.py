@@ -1,0 +1,98 @@
+"""The `idp` command line (contract §2): thin wrappers over the provisioning functions.
+
+Every command exits 0 on success, 1 with one line on stderr on failure; with `--json` it prints
+exactly one JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
+
+from idp.config import ConfigError
+from idp.oidc.keys import KeysUnavailable
+from idp.provisioning.accounts import ProvisioningError
+
+FAILURES = (ConfigError, ProvisioningError, KeysUnavailable, SQLAlchemyError, OSError)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"idp: {message}".splitlines()[0], err=True)
+    sys.exit(1)
+
+
+def with_app(command: Callable) -> Callable:
+    """Run the command inside an application context; failures become one line on stderr."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from idp import create_app
+
+        try:
+            app = create_app()
+            with app.app_context():
+                return command(app, *args, **kwargs)
+        except FAILURES as error:
+            if isinstance(error, SQLAlchemyError):
+                _fail(f"database error: {error.__class__.__name__}: {getattr(error, 'orig', '')}")
+            _fail(str(error))
+        except Exception as error:  # never a traceback for an operator: one line, exit 1
+            _fail(f"unexpected error: {error.__class__.__name__}: {error}")
+
+    return wrapper
+
+
+def emit(as_json: bool, document: Any, text: str) -> None:
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2) if as_json else text)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+
+
+@click.group()
+def main() -> None:
+    """Identity provider for parents of school children."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@with_app
+def init(app: Flask) -> None:
+    """Create or upgrade the schema; create signing keys if there are none."""
+    from idp import schema
+
+    revision = schema.upgrade()
+    created = schema.ensure_keys(app)
+    keys_note = "signing keys created" if created else "signing keys present"
+    click.echo(f"database at revision {revision}; {keys_note} in {app.config['KEYS_DIR']}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", type=click.IntRange(1, 64), help="Serve with gunicorn, N processes.")
+@with_app
+def serve(app: Flask, host: str, port: int, workers: int | None) -> None:
+    """Serve the provider (gunicorn when --workers is given)."""
+    from idp.cli.gunicorn import serve_with_gunicorn
+
+    if workers:
+        serve_with_gunicorn(app, host, port, workers)
+    else:
+        app.run(host=host, port=port, threaded=True)
+
+
+from idp.cli import accounts, clients, demo, keys  # noqa: E402
+
+main.add_command(accounts.group)
+main.add_command(clients.group)
+main.add_command(keys.group)
+main.add_command(demo.demo)

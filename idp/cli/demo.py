@@ -1,0 +1,119 @@
+"""`idp demo`: a school, two families and the demo LSU teleservice, in a known state.
+
+Run it again and it puts them back as they were (passwords, statuses, LSU secret).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from idp import schema
+from idp.cli import emit, json_option, with_app
+from idp.extensions import db
+from idp.models import Account, Client
+from idp.models.accounts import ACTIVE, PROVISIONAL
+from idp.passwords import hash_password
+from idp.provisioning import accounts, clients
+
+SCHOOL = ("0751234J", "École élémentaire Jules-Ferry")
+FAMILIES = [
+    {
+        "identifier": "a.lefevre10",
+        "password": "Cartable-Bleu-2026",
+        "status": ACTIVE,
+        "email": "anais.lefevre@example.org",
+        "parent": ("Anaïs", "Lefèvre"),
+        "children": [
+            ("E1001", "Noé", "Lefèvre", date(2016, 2, 14), "CE2"),
+            ("E1002", "Inès", "Lefèvre", date(2018, 9, 3), "CP"),
+        ],
+    },
+    {
+        "identifier": "m.dupont20",
+        "password": "Rentree-2026",
+        "status": PROVISIONAL,
+        "email": None,
+        "parent": ("Marie", "Dupont"),
+        "children": [("E1007", "Zoé", "Durand", date(2016, 2, 29), "CE2")],
+    },
+]
+LSU_CLIENT_ID = "lsu-demo"
+
+
+def _seed_family(family: dict) -> Account:
+    account = db.session.scalar(select(Account).filter_by(identifier=family["identifier"]))
+    if account is None:
+        specs = [
+            accounts.ChildSpec(given, fam, born, SCHOOL[0], level, SCHOOL[1], ref)
+            for ref, given, fam, born, level in family["children"]
+        ]
+        existing = [ref for ref, *_ in family["children"] if accounts.find_child(ref)]
+        if existing:
+            raise accounts.ProvisioningError(f"demo children {existing} exist outside the demo")
+        account, _ = accounts.create_account(*family["parent"], specs)
+        account.identifier = family["identifier"]
+    account.password_hash = hash_password(family["password"])
+    account.status = family["status"]
+    account.email = family["email"]
+    account.email_verified = family["email"] is not None
+    account.locked_reason = None
+    db.session.commit()
+    return account
+
+
+def _register_lsu(public_url: str) -> tuple[Client, str]:
+    existing = db.session.scalar(select(Client).filter_by(client_id=LSU_CLIENT_ID))
+    if existing is not None:
+        clients.remove_client(LSU_CLIENT_ID)
+    client, secret = clients.register_client(
+        "Livret scolaire unique (démonstration)",
+        [f"{public_url}/callback"],
+        post_logout_redirect_uris=[f"{public_url}/"],
+        initiate_login_uri=f"{public_url}/login",
+        client_id=LSU_CLIENT_ID,
+    )
+    return client, secret
+
+
+@click.command("demo")
+@click.option("--lsu-url", default="http://127.0.0.1:5001", show_default=True)
+@click.option("--lsu-client-file", type=click.Path(dir_okay=False), help="Write LSU credentials.")
+@json_option
+@with_app
+def demo(app: Flask, lsu_url: str, lsu_client_file: str | None, as_json: bool) -> None:
+    """init, then a demo school, families and the LSU teleservice; prints their credentials."""
+    schema.upgrade()
+    schema.ensure_keys(app)
+    families = [_seed_family(family) for family in FAMILIES]
+    client, secret = _register_lsu(lsu_url.rstrip("/"))
+    lsu = {"client_id": client.client_id, "client_secret": secret, "url": lsu_url}
+    if lsu_client_file:
+        path = Path(lsu_client_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            json.dump({"client_id": client.client_id, "client_secret": secret}, file)
+    document = {
+        "issuer": app.config["ISSUER"],
+        "lsu": lsu,
+        "families": [
+            {"identifier": a.identifier, "password": f["password"], "status": a.status}
+            for a, f in zip(families, FAMILIES, strict=True)
+        ],
+    }
+    text = "\n".join(
+        [f"Provider: {app.config['ISSUER']}   LSU demo: {lsu_url}"]
+        + [
+            f"  {a.identifier} / {f['password']}  ({a.status}: {a.name}, "
+            f"{', '.join(c.given_name for c in a.children)})"
+            for a, f in zip(families, FAMILIES, strict=True)
+        ]
+    )
+    emit(as_json, document, text)

@@ -1,0 +1,116 @@
+"""Error pages for people, JSON for API clients, 503 when the database is away. Never a trace."""
+
+from __future__ import annotations
+
+import logging
+
+from authlib.integrations.flask_oauth2.errors import _HTTPException as AuthlibHTTPException
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from idp.extensions import db
+
+log = logging.getLogger(__name__)
+
+API_PATHS = ("/token", "/userinfo", "/revoke", "/jwks.json", "/.well-known/")
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(API_PATHS) or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    """Title and what to do next, per status: the parent must know where to go from here."""
+    return {
+        400: (_("Demande invalide"), _("Revenez à la page précédente et réessayez.")),
+        403: (_("Accès refusé"), _("Revenez à la page d'accueil et reconnectez-vous.")),
+        404: (_("Page introuvable"), _("Vérifiez l'adresse ou revenez à la page d'accueil.")),
+        405: (_("Action impossible"), _("Revenez à la page d'accueil.")),
+        413: (_("Envoi trop volumineux"), _("Revenez à la page précédente.")),
+        429: (
+            _("Trop de tentatives"),
+            _("Patientez quelques minutes avant de réessayer."),
+        ),
+        500: (
+            _("Erreur inattendue"),
+            _("Réessayez dans quelques minutes. Si cela persiste, contactez l'école."),
+        ),
+        503: (
+            _("Service momentanément indisponible"),
+            _("Le service est surchargé ou en maintenance. Réessayez dans quelques minutes."),
+        ),
+    }
+
+
+def error_response(status: int, message: str | None = None) -> Response:
+    if _wants_json():
+        error = {400: "invalid_request", 404: "not_found", 429: "slow_down"}.get(
+            status, "server_error" if status >= 500 else "invalid_request"
+        )
+        response = jsonify(error=error)
+    else:
+        title, next_step = _messages().get(status, _messages()[400])
+        body = render_template("error.html", title=title, message=message, next_step=next_step)
+        response = Response(body, mimetype="text/html")
+    response.status_code = status
+    return response
+
+
+def _http_error(error: HTTPException) -> Response:
+    if isinstance(error, AuthlibHTTPException):
+        return error.get_response()  # a bearer-token error: RFC 6750 JSON and WWW-Authenticate
+    response = error_response(error.code or 500)
+    if error.code == 429 and error.get_headers():
+        response.headers.extend(h for h in error.get_headers() if h[0] == "Retry-After")
+    return response
+
+
+def _csrf_error(error: CSRFError) -> Response:
+    return error_response(
+        400, _("La page a expiré. Rechargez-la, puis envoyez le formulaire de nouveau.")
+    )
+
+
+def _database_away(error: OperationalError) -> Response:
+    log.error("database unavailable: %s", error.orig.__class__.__name__)
+    db.session.rollback()
+    response = error_response(503)
+    response.headers["Retry-After"] = "30"
+    return response
+
+
+def _unexpected(error: InternalServerError) -> Response:
+    original = getattr(error, "original_exception", None)
+    if isinstance(original, OperationalError):
+        return _database_away(original)
+    db.session.rollback()
+    return error_response(500)
+
+
+class ProviderError(Exception):
+    """A refusal a person must understand: shown as an error page with its status."""
+
+    status = 400
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+def _provider_error(error: ProviderError) -> Response:
+    return error_response(error.status, error.message)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(ProviderError, _provider_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(OperationalError, _database_away)
+    app.register_error_handler(InternalServerError, _unexpected)
+    app.register_error_handler(HTTPException, _http_error)

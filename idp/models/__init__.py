@@ -1,0 +1,19 @@
+"""The database tables. Import from here: ``from idp.models import Account, Client``."""
+
+from idp.models.accounts import Account, Child, Link, School
+from idp.models.audit import AuditEvent
+from idp.models.oauth import AuthorizationCode, Client, Token
+from idp.models.sessions import Interaction, LoginSession
+
+__all__ = [
+    "Account",
+    "AuditEvent",
+    "AuthorizationCode",
+    "Child",
+    "Client",
+    "Interaction",
+    "Link",
+    "LoginSession",
+    "School",
+    "Token",
+]

@@ -1,0 +1,89 @@
+"""Claims by scope (contract §3): one function per scope, and the subjects a client sees.
+
+A `public` client sees the parent's stable opaque id and each child's school reference. A
+`pairwise` client sees per-client pseudonyms for both (OpenID Connect Core §8.1), so that two
+pairwise clients can't correlate a parent or a child.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from authlib.oauth2.rfc6749 import scope_to_list
+from authlib.oidc.core import UserInfo
+from flask import current_app
+
+from idp.models import Account, Child, Client
+from idp.models.oauth import PAIRWISE
+
+
+def _pseudonym(client: Client, kind: str, local_id: str) -> str:
+    secret = current_app.config["SECRET_KEY"].encode("utf-8")
+    key = hmac.new(secret, b"idp pairwise subject", hashlib.sha256).digest()
+    message = f"{client.client_id}|{kind}|{local_id}".encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def parent_subject(account: Account, client: Client) -> str:
+    if client.subject_type == PAIRWISE:
+        return _pseudonym(client, "parent", account.public_id)
+    return account.public_id
+
+
+def child_subject(child: Child, client: Client) -> str:
+    if client.subject_type == PAIRWISE:
+        return _pseudonym(client, "child", child.ref)
+    return child.ref
+
+
+def openid(account: Account, client: Client) -> dict[str, Any]:
+    return {"sub": parent_subject(account, client)}
+
+
+def profile(account: Account, client: Client) -> dict[str, Any]:
+    return {
+        "given_name": account.given_name,
+        "family_name": account.family_name,
+        "name": account.name,
+    }
+
+
+def email(account: Account, client: Client) -> dict[str, Any]:
+    return {"email": account.email, "email_verified": account.email_verified}
+
+
+def children(account: Account, client: Client) -> dict[str, Any]:
+    return {
+        "children": [
+            {
+                "sub": child_subject(child, client),
+                "given_name": child.given_name,
+                "family_name": child.family_name,
+                "school": {"uai": child.school.uai, "name": child.school.name},
+                "class_level": child.class_level,
+            }
+            for child in account.children
+        ]
+    }
+
+
+SCOPES: dict[str, Callable[[Account, Client], dict[str, Any]]] = {
+    "openid": openid,
+    "profile": profile,
+    "email": email,
+    "children": children,
+}
+
+
+def user_info(account: Account, client: Client, scope: str) -> UserInfo:
+    """The claims of every granted scope, for the ID token and the userinfo endpoint alike."""
+    claims: dict[str, Any] = {}
+    for name in scope_to_list(scope) or []:
+        if name in SCOPES:
+            claims.update(SCOPES[name](account, client))
+    return UserInfo(claims)

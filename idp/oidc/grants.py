@@ -1,0 +1,154 @@
+"""Authlib's grants, with only their hooks filled, and the stricter rules of RFC 9700.
+
+Authlib validates; these classes store, look up and decide. Where Authlib's defaults are looser
+than RFC 9700 (OAuth 2.0 Security Best Current Practice), the override says so.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc6749.grants.base import AuthorizationEndpointMixin
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import OpenIDCode as _OpenIDCode
+from flask import current_app
+
+from idp.extensions import db
+from idp.models import Account, AuthorizationCode, Client, LoginSession, Token
+from idp.oidc import claims, tokens
+from idp.oidc.keys import DEFAULT_ALG
+from idp.passwords import secret_hash
+
+ID_TOKEN_TTL = 3600
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The parent as one client sees them: what a token is issued to."""
+
+    account: Account
+    client: Client
+
+    def get_user_id(self) -> int:
+        return self.account.id
+
+
+def _subject(account: Account, client: Client) -> Subject | None:
+    """Only an active account receives tokens (contract §3; activation comes first)."""
+    return Subject(account, client) if account.is_active else None
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    """RFC 6749 §4.1 with PKCE for every client (RFC 9700 §2.1.1).
+
+    At the authorization endpoint the grant's user is the LoginSession (for `auth_time`); at the
+    token endpoint it is the Subject the tokens are issued to.
+    """
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    @staticmethod
+    def validate_authorization_redirect_uri(request, client: Client) -> str:
+        # RFC 9700 §2.1 / OIDC Core §3.1.2.1: required and matched exactly, never defaulted.
+        if not request.payload.redirect_uri:
+            raise InvalidRequestError("Missing 'redirect_uri' in request.")
+        return AuthorizationEndpointMixin.validate_authorization_redirect_uri(request, client)
+
+    def save_authorization_code(self, code: str, request) -> AuthorizationCode:
+        login_session: LoginSession = request.user
+        item = AuthorizationCode(
+            code=secret_hash(code),
+            client_id=request.client.client_id,
+            account_id=login_session.account_id,
+            login_session_id=login_session.id,
+            redirect_uri=request.payload.redirect_uri,
+            response_type=request.payload.response_type,
+            scope=request.scope,
+            nonce=request.payload.data.get("nonce"),
+            auth_time=int(login_session.auth_time.timestamp()),
+            code_challenge=request.payload.data.get("code_challenge"),
+            code_challenge_method=request.payload.data.get("code_challenge_method"),
+            expires_at=int(time.time()) + current_app.config["CODE_TTL"],
+        )
+        db.session.add(item)
+        db.session.commit()
+        return item
+
+    def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
+        # RFC 6749 §4.1.2: a code used twice is refused and what it issued is revoked.
+        return tokens.claim_code(code, client.client_id)
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+        """Kept, marked used by query_authorization_code, so that a replay is recognised."""
+
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> Subject | None:
+        return _subject(authorization_code.account, self.request.client)
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    """RFC 6749 §6 with rotation: every refresh gives a new refresh token, and a spent one
+    presented again revokes the whole family (RFC 9700 §4.14.2)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
+        return tokens.claim_refresh_token(refresh_token)
+
+    def authenticate_user(self, refresh_token: Token) -> Subject | None:
+        return _subject(refresh_token.account, self.request.client)
+
+    def revoke_old_credential(self, refresh_token: Token) -> None:
+        """Already spent by authenticate_refresh_token, atomically."""
+
+
+class S256CodeChallenge(CodeChallenge):
+    """PKCE required of every client, S256 only (RFC 9700 §2.1.1: no `plain`)."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("Missing 'code_challenge': PKCE is required.")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("Only 'code_challenge_method=S256' is supported.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
+class OpenIDCode(_OpenIDCode):
+    """OpenID Connect Core §3.1: the ID token of the code flow."""
+
+    def exists_nonce(self, nonce: str, request) -> bool:
+        return (
+            db.session.scalar(
+                db.select(AuthorizationCode.id).filter_by(
+                    client_id=request.payload.client_id, nonce=nonce
+                )
+            )
+            is not None
+        )
+
+    def get_client_algorithm(self, client: Client) -> str:
+        return client.id_token_signed_response_alg or DEFAULT_ALG
+
+    def resolve_client_private_key(self, client: Client):
+        return current_app.extensions["idp_keys"].signing_key(self.get_client_algorithm(client))
+
+    def get_encode_header(self, client: Client) -> dict:
+        key = self.resolve_client_private_key(client)
+        return {"alg": self.get_client_algorithm(client), "kid": key.kid, "typ": "JWT"}
+
+    def get_client_claims(self, client: Client) -> dict:
+        now = int(time.time())
+        return {
+            "iss": current_app.config["ISSUER"],
+            "aud": client.client_id,
+            "iat": now,
+            "exp": now + ID_TOKEN_TTL,
+        }
+
+    def generate_user_info(self, user: Subject, scope: str):
+        return claims.user_info(user.account, user.client, scope)

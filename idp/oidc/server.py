@@ -1,0 +1,134 @@
+"""The Authlib authorization server and resource protector, and init_oidc() that binds them."""
+
+from __future__ import annotations
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector, current_token
+from authlib.oauth2 import OAuth2Request
+from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
+from authlib.oauth2.rfc6750 import InvalidTokenError
+from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
+from authlib.oauth2.rfc9207 import IssuerParameter as _IssuerParameter
+from authlib.oidc.core import UserInfoEndpoint as _UserInfoEndpoint
+from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
+from flask import Flask, current_app
+from werkzeug.local import LocalProxy
+
+from idp import sessions
+from idp.extensions import db
+from idp.models import Client, Token
+from idp.oidc import claims, tokens
+from idp.oidc.grants import (
+    AuthorizationCodeGrant,
+    OpenIDCode,
+    RefreshTokenGrant,
+    S256CodeChallenge,
+)
+from idp.oidc.keys import DEFAULT_ALG, KeyStore
+
+SCOPES = ["openid", "profile", "email", "children"]
+
+
+def query_client(client_id: str) -> Client | None:
+    return db.session.scalar(db.select(Client).filter_by(client_id=client_id))
+
+
+def save_token(token: dict, request) -> None:
+    source = request.authorization_code or request.refresh_token
+    tokens.save_token(token, request.client.client_id, request.user.account.id, source.family)
+
+
+class BearerTokenValidator(_BearerTokenValidator):
+    def authenticate_token(self, token_string: str) -> Token | None:
+        return tokens.find_token(token_string, "access_token")
+
+    def validate_token(self, token: Token | None, scopes, request) -> None:
+        super().validate_token(token, scopes, request)
+        if not token.account.is_active:
+            raise InvalidTokenError(realm=self.realm)
+
+
+class RevocationEndpoint(_RevocationEndpoint):
+    """RFC 7009."""
+
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
+        return tokens.find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token: Token, request) -> None:
+        tokens.revoke_token(token, request.form["token"])
+
+
+class UserInfoEndpoint(_UserInfoEndpoint):
+    """OpenID Connect Core §5.3: the same claims as the ID token, for the token's scopes."""
+
+    def get_issuer(self) -> str:
+        return current_app.config["ISSUER"]
+
+    def generate_user_info(self, user, scope: str):
+        return claims.user_info(user, current_token.get_client(), scope)
+
+    def resolve_private_key(self):
+        return current_app.extensions["idp_keys"].signing_key(DEFAULT_ALG)
+
+
+class EndSessionEndpoint(_EndSessionEndpoint):
+    """OpenID Connect RP-Initiated Logout 1.0."""
+
+    def get_server_jwks(self) -> dict:
+        return current_app.extensions["idp_keys"].public_jwks()
+
+    def end_session(self, end_session_request) -> None:
+        sessions.sign_out()
+
+
+class IssuerParameter(_IssuerParameter):
+    """RFC 9207: `iss` in every authorization response, errors included."""
+
+    def get_issuer(self) -> str:
+        return current_app.config["ISSUER"]
+
+
+class OIDCServer(AuthorizationServer):
+    """Authlib's Flask server, also taking an already-built request (a resumed Interaction)."""
+
+    def create_oauth2_request(self, request) -> OAuth2Request:
+        if isinstance(request, OAuth2Request):
+            return request
+        return super().create_oauth2_request(request)
+
+
+def _server() -> OIDCServer:
+    return current_app.extensions["idp_oauth"]
+
+
+def _protector() -> ResourceProtector:
+    return current_app.extensions["idp_resource"]
+
+
+# The current application's server and protector (one per application, none at module level).
+authorization: OIDCServer = LocalProxy(_server)  # type: ignore[assignment]
+require_oauth: ResourceProtector = LocalProxy(_protector)  # type: ignore[assignment]
+
+
+def init_oidc(app: Flask) -> None:
+    ttl = app.config["ACCESS_TOKEN_TTL"]
+    app.config.update(
+        OAUTH2_SCOPES_SUPPORTED=SCOPES,
+        OAUTH2_REFRESH_TOKEN_GENERATOR=True,
+        OAUTH2_TOKEN_EXPIRES_IN={"authorization_code": ttl, "refresh_token": ttl},
+    )
+    protector = ResourceProtector()
+    protector.register_token_validator(BearerTokenValidator())
+    server = OIDCServer(app, query_client=query_client, save_token=save_token)
+    server.register_grant(
+        AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDCode(require_nonce=False)]
+    )
+    server.register_grant(RefreshTokenGrant)
+    server.register_endpoint(RevocationEndpoint)
+    server.register_endpoint(UserInfoEndpoint(resource_protector=protector))
+    server.register_endpoint(EndSessionEndpoint)
+    server.register_extension(IssuerParameter())
+    app.extensions.update(
+        idp_keys=KeyStore(app.config["KEYS_DIR"]), idp_oauth=server, idp_resource=protector
+    )

@@ -1,0 +1,195 @@
+"""The OpenID Connect endpoints: each one call into Authlib, plus the authorization pipeline."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error, OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
+from flask import request as http_request
+from flask_babel import gettext as _
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
+
+from idp import audit, sessions
+from idp.extensions import csrf
+from idp.oidc import discovery as discovery_document
+from idp.oidc import interactions, policy
+from idp.oidc.server import authorization
+
+bp = Blueprint("oidc", __name__)
+
+
+class StoredAuthorizationRequest(OAuth2Request):
+    """An authorization request replayed from an Interaction, for Authlib to validate again."""
+
+    def __init__(self, query: str) -> None:
+        super().__init__("GET", current_app.config["ISSUER"] + "/authorize?" + query)
+        self.payload = BasicOAuth2Payload(dict(parse_qsl(query)))
+
+    @property
+    def args(self) -> dict:
+        return self.payload.data
+
+    @property
+    def form(self) -> dict:
+        return {}
+
+
+@bp.get("/.well-known/openid-configuration")
+def discovery() -> Response:
+    response = jsonify(discovery_document.metadata())
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response
+
+
+@bp.get("/jwks.json")
+def jwks() -> Response:
+    response = jsonify(current_app.extensions["idp_keys"].public_jwks())
+    response.cache_control.public = True
+    response.cache_control.max_age = 60
+    return response
+
+
+@bp.route("/authorize", methods=["GET", "POST"])
+@csrf.exempt
+def authorize() -> Response:
+    return _authorize(authorization.create_oauth2_request(http_request))
+
+
+@bp.get("/authorize/resume/<interaction_id>")
+def resume(interaction_id: str) -> Response:
+    if session.get("interaction") == interaction_id:
+        session.pop("interaction")
+    interaction = interactions.take(interaction_id, sessions.browser_id())
+    if interaction is None:
+        return _error_page(
+            _("Cette demande de connexion a expiré. Retournez sur le téléservice pour recommencer.")
+        )
+    request = StoredAuthorizationRequest(interaction.query)
+    return _authorize(request, waiting_since=interaction.created_at)
+
+
+def _authorize(request: OAuth2Request, waiting_since=None) -> Response:
+    """OIDC Core §3.1.2: validate with Authlib, apply the policy, then issue a code or wait."""
+    login_session = sessions.current_session()
+    try:
+        grant = authorization.get_consent_grant(request, end_user=login_session)
+        params = request.payload.data
+        try:
+            requirement = policy.first_unmet(params, login_session, waiting_since)
+        except ValueError:
+            raise InvalidRequestError(
+                "Invalid 'max_age'.", redirect_uri=grant.redirect_uri
+            ) from None
+        if requirement is not None and "none" in params.get("prompt", "").split():
+            raise OAuth2Error(error=requirement.error, redirect_uri=grant.redirect_uri)
+    except OAuth2Error as error:
+        error.state = request.payload.state
+        return _error_response(request, error)
+    if requirement is not None:
+        return _wait_for(requirement, request, grant.client.client_id)
+    response = authorization.create_authorization_response(
+        request, grant_user=login_session, grant=grant
+    )
+    if response.status_code == 302 and "code=" in response.location:
+        audit.record("code_issued", account=login_session.account, client=grant.client)
+    return response
+
+
+def _wait_for(requirement: policy.Requirement, request: OAuth2Request, client_id: str):
+    """Save the request as an Interaction and send the parent to the step that meets it."""
+    query = urlencode([(k, v) for k, values in request.payload.datalist.items() for v in values])
+    interaction = interactions.save(query, client_id, sessions.browser_id())
+    session["interaction"] = interaction.id
+    params = request.payload.data
+    locales = params.get("ui_locales")
+    if locales:
+        session["ui_locales"] = locales
+    if requirement is policy.ACTIVATION:
+        return redirect(_url("activation.required"))
+    hint = params.get("login_hint") or None
+    fresh = requirement is policy.FRESH_SIGN_IN or None
+    return redirect(_url("login.login", login_hint=hint, fresh=fresh and "1"))
+
+
+def _url(endpoint: str, **values) -> str:
+    return url_for(endpoint, **{k: v for k, v in values.items() if v is not None})
+
+
+def _error_response(request: OAuth2Request, error: OAuth2Error) -> Response:
+    """RFC 6749 §4.1.2.1: to the client only once client and redirect_uri are verified."""
+    if error.redirect_uri:
+        response = authorization.handle_error_response(request, error)
+        response.location = add_params_to_uri(
+            response.location, {"iss": current_app.config["ISSUER"]}
+        )
+        return response
+    return _error_page(
+        _("Le téléservice qui vous a envoyé ici a fait une demande de connexion invalide."),
+        detail=f"{error.error}: {error.description or ''}",
+    )
+
+
+def _error_page(message: str, detail: str | None = None) -> Response:
+    body = render_template("oidc/error.html", message=message, detail=detail)
+    return Response(body, status=400)
+
+
+@bp.post("/token")
+@csrf.exempt
+def token() -> Response:
+    return authorization.create_token_response()
+
+
+@bp.route("/userinfo", methods=["GET", "POST"])
+@csrf.exempt
+def userinfo() -> Response:
+    return authorization.create_endpoint_response("userinfo")
+
+
+@bp.post("/revoke")
+@csrf.exempt
+def revoke() -> Response:
+    return authorization.create_endpoint_response("revocation")
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@csrf.exempt
+def end_session() -> Response:
+    """RP-Initiated Logout 1.0: without a valid id_token_hint, the parent confirms first."""
+    try:
+        end_request = authorization.validate_endpoint_request("end_session")
+    except OAuth2Error as error:
+        return _error_page(_("La demande de déconnexion est invalide."), detail=error.error)
+    if end_request.needs_confirmation and not _confirmed():
+        return Response(render_template("oidc/logout_confirm.html"), status=200)
+    account = sessions.current_account()
+    response = authorization.create_endpoint_response("end_session", end_request)
+    if account is not None:
+        audit.record("signed_out", account=account, client=end_request.client)
+    return response or Response(render_template("oidc/logged_out.html"))
+
+
+def _confirmed() -> bool:
+    """The parent pressed "Se déconnecter" on our own page (a POST with our CSRF token)."""
+    if http_request.method != "POST":
+        return False
+    try:
+        validate_csrf(http_request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True

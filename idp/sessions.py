@@ -1,0 +1,92 @@
+"""The browser's sign-in session: a random token in the cookie, its keyed hash in the database.
+
+The Flask cookie carries only that token (`sid`) and a random browser id (`bid`) that binds
+pending authorization requests to the browser that started them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app, g, session
+
+from idp.extensions import db
+from idp.models import Account, LoginSession
+from idp.models.base import random_id, utcnow
+from idp.passwords import secret_hash
+
+TOUCH_EVERY = timedelta(seconds=60)  # last_seen_at is written at most this often
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["current_account"] = current_account
+
+
+def browser_id() -> str:
+    if "bid" not in session:
+        session["bid"] = random_id()
+    return session["bid"]
+
+
+def sign_in(account: Account, user_agent: str = "", ip_address: str = "") -> LoginSession:
+    """Start a new session for the account (a new token: no fixation); commits."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    account.last_login_at = now
+    login_session = LoginSession(
+        token_hash=secret_hash(token),
+        account=account,
+        auth_time=now,
+        last_seen_at=now,
+        user_agent=user_agent[:255],
+        ip_address=ip_address[:64],
+    )
+    db.session.add(login_session)
+    db.session.commit()
+    session["sid"] = token
+    session.permanent = True
+    g.login_session = login_session
+    return login_session
+
+
+def _expired(login_session: LoginSession, now: datetime) -> bool:
+    config = current_app.config
+    return (
+        login_session.ended_at is not None
+        or now - login_session.last_seen_at > timedelta(seconds=config["SESSION_IDLE_TTL"])
+        or now - login_session.auth_time > timedelta(seconds=config["SESSION_MAX_TTL"])
+    )
+
+
+def current_session() -> LoginSession | None:
+    """The browser's live sign-in session, or None; idle and old sessions count as none."""
+    if "login_session" in g:
+        return g.login_session
+    token = session.get("sid")
+    login_session = None
+    if token:
+        found = db.session.scalar(db.select(LoginSession).filter_by(token_hash=secret_hash(token)))
+        now = utcnow()
+        if found is not None and not _expired(found, now):
+            login_session = found
+            if now - found.last_seen_at > TOUCH_EVERY:
+                found.last_seen_at = now
+                db.session.commit()
+    g.login_session = login_session
+    return login_session
+
+
+def current_account() -> Account | None:
+    login_session = current_session()
+    return login_session.account if login_session else None
+
+
+def sign_out() -> None:
+    """End the browser's session, here and in the database."""
+    login_session = current_session()
+    if login_session is not None:
+        login_session.ended_at = utcnow()
+        db.session.commit()
+    session.pop("sid", None)
+    g.login_session = None

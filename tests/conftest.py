@@ -1,0 +1,128 @@
+"""Fixtures: the app on SQLite (or PostgreSQL with IDP_TEST_DATABASE_URL), a live server,
+accounts and clients in one line, and a small OIDC client that walks the code flow."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
+
+from idp import create_app, schema
+from idp.extensions import db
+from tests.factories import Factory
+from tests.oidc_client import OIDCClient
+
+TEST_DATABASE_URL = os.environ.get("IDP_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("keys")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if TEST_DATABASE_URL:
+        engine = create_engine(TEST_DATABASE_URL)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        return TEST_DATABASE_URL
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'idp.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def base_config(database_url: str, keys_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Settings for every test app; the schema and keys are made once per test session."""
+    config = {
+        "DATABASE_URL": database_url,
+        "KEYS_DIR": str(keys_dir),
+        "SECRET_KEY": "test secret key, not for production",
+        "BCRYPT_ROUNDS": 4,
+        "TESTING": True,
+    }
+    app = create_app(config)
+    with app.app_context():
+        schema.upgrade()
+        schema.ensure_keys(app)
+        db.engine.dispose()
+    return config
+
+
+def _empty_tables() -> None:
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def make_app(base_config: dict) -> Iterator:
+    """Build apps with extra settings; their tables are emptied afterwards."""
+    apps: list[Flask] = []
+
+    def build(**overrides) -> Flask:
+        app = create_app({**base_config, **overrides})
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            _empty_tables()
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app) -> Iterator[Flask]:
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def browser(app: Flask):
+    """Flask's test client: a browser with its cookies."""
+    return app.test_client()
+
+
+@pytest.fixture
+def factory(app: Flask) -> Factory:
+    return Factory(app)
+
+
+@pytest.fixture
+def rp(app: Flask, factory: Factory, browser) -> OIDCClient:
+    """A registered confidential teleservice, driving the flow through the test browser."""
+    client, secret = factory.client()
+    return OIDCClient(browser, client.client_id, secret, client.redirect_uris[0])
+
+
+class LiveServer:
+    def __init__(self, app: Flask) -> None:
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.port}"
+        app.config["ISSUER"] = self.url
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.thread.join()
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    """The provider over real HTTP on a free port; its issuer is that address."""
+    with LiveServer(app) as server:
+        yield server

@@ -1,0 +1,20 @@
+"""A parent signs in to a teleservice by SSO redirect and the teleservice reads the children."""
+
+from __future__ import annotations
+
+from tests.oidc_client import OIDCClient
+
+
+def test_active_parent_gets_code_then_id_token_with_children(rp: OIDCClient, factory):
+    account, password = factory.account()
+    tokens = rp.tokens_for(account.identifier, password)
+    claims = rp.id_token_claims(tokens["id_token"])
+    assert claims["sub"] == account.public_id
+    assert claims["sub"] != account.identifier
+    assert claims["given_name"] == "Anaïs"
+    assert [c["given_name"] for c in claims["children"]] == ["Noé", "Inès"]
+    assert claims["children"][0]["school"] == {"uai": "0751234J", "name": "École Jules-Ferry"}
+    assert claims["children"][0]["sub"] == account.children[0].ref
+    assert claims["children"][0]["class_level"] == "CE2"
+    assert claims["email"] == "anais@example.org" and claims["email_verified"] is True
+    assert rp.last["state"] == rp.state
