@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
+from clients.lsu import create_app as create_lsu
 from idp import create_app, schema
 from idp.extensions import db
 from tests.factories import Factory
@@ -126,3 +127,28 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
     """The provider over real HTTP on a free port; its issuer is that address."""
     with LiveServer(app) as server:
         yield server
+
+
+@pytest.fixture
+def lsu_server(app, live_server):
+    """The demo LSU teleservice on its own port, registered with the live provider."""
+    server = make_server("127.0.0.1", 0, None, threaded=True)
+    lsu_url = f"http://127.0.0.1:{server.port}"
+    client, secret = Factory(app).client(
+        name="Livret scolaire unique (démonstration)",
+        redirect_uris=[f"{lsu_url}/callback"],
+        post_logout_redirect_uris=[f"{lsu_url}/"],
+    )
+    server.app = create_lsu(
+        {
+            "LSU_ISSUER": live_server.url,
+            "LSU_CLIENT_ID": client.client_id,
+            "LSU_CLIENT_SECRET": secret,
+            "LSU_PUBLIC_URL": lsu_url,
+        }
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield lsu_url
+    server.shutdown()
+    thread.join()

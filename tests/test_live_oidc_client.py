@@ -4,18 +4,13 @@ sign a parent in against the live provider and verify the ID token against its J
 from __future__ import annotations
 
 import re
-import threading
 from urllib.parse import urljoin
 
-import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from werkzeug.serving import make_server
-
-from clients.lsu import create_app as create_lsu
 from tests.factories import Factory
 
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -85,31 +80,6 @@ def test_authlib_client_runs_the_code_flow_and_verifies_the_id_token(app, live_s
     userinfo = rp.get(metadata["userinfo_endpoint"]).json()
     assert userinfo["sub"] == id_token.claims["sub"]
     assert userinfo["children"] == id_token.claims["children"]
-
-
-@pytest.fixture
-def lsu_server(app, live_server):
-    """The demo LSU teleservice on its own port, registered with the live provider."""
-    server = make_server("127.0.0.1", 0, None, threaded=True)
-    lsu_url = f"http://127.0.0.1:{server.port}"
-    client, secret = Factory(app).client(
-        name="Livret scolaire unique (démonstration)",
-        redirect_uris=[f"{lsu_url}/callback"],
-        post_logout_redirect_uris=[f"{lsu_url}/"],
-    )
-    server.app = create_lsu(
-        {
-            "LSU_ISSUER": live_server.url,
-            "LSU_CLIENT_ID": client.client_id,
-            "LSU_CLIENT_SECRET": secret,
-            "LSU_PUBLIC_URL": lsu_url,
-        }
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield lsu_url
-    server.shutdown()
-    thread.join()
 
 
 def test_parent_signs_in_to_the_lsu_demo_and_sees_each_child(app, live_server, lsu_server):
