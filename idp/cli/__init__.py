@@ -82,12 +82,12 @@ def init(app: Flask) -> None:
 @with_app
 def serve(app: Flask, host: str, port: int, workers: int | None) -> None:
     """Serve the provider (gunicorn when --workers is given)."""
-    from idp.cli.gunicorn import serve_with_gunicorn
+    from idp.cli.servers import serve_for_development, serve_with_gunicorn
 
     if workers:
         serve_with_gunicorn(app, host, port, workers)
     else:
-        app.run(host=host, port=port, threaded=True)
+        serve_for_development(app, host, port)
 
 
 from idp.cli import accounts, clients, demo, keys  # noqa: E402

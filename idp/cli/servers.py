@@ -1,4 +1,7 @@
-"""`idp serve --workers N`: the same application under gunicorn, N processes."""
+"""`idp serve`: the development server, or gunicorn with `--workers N`.
+
+Both log the path of each request without its query string, which may carry codes.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from werkzeug.serving import WSGIRequestHandler
 
 
 class _Gunicorn(BaseApplication):
@@ -32,3 +36,15 @@ def serve_with_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
     }
     _Gunicorn(app, options).run()
+
+
+class PathOnlyRequestHandler(WSGIRequestHandler):
+    """The development server's access log, without query strings."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = getattr(self, "path", "").split("?", 1)[0]
+        self.log("info", '"%s %s" %s %s', getattr(self, "command", "-"), path, code, size)
+
+
+def serve_for_development(app: Flask, host: str, port: int) -> None:
+    app.run(host=host, port=port, threaded=True, request_handler=PathOnlyRequestHandler)
