@@ -13,6 +13,7 @@ from flask import Flask, current_app, g, session
 
 from idp.extensions import db
 from idp.models import Account, LoginSession
+from idp.models.accounts import DISABLED, LOCKED
 from idp.models.base import random_id, utcnow
 from idp.passwords import secret_hash
 
@@ -54,6 +55,7 @@ def _expired(login_session: LoginSession, now: datetime) -> bool:
     config = current_app.config
     return (
         login_session.ended_at is not None
+        or login_session.account.status in (LOCKED, DISABLED)
         or now - login_session.last_seen_at > timedelta(seconds=config["SESSION_IDLE_TTL"])
         or now - login_session.auth_time > timedelta(seconds=config["SESSION_MAX_TTL"])
     )
