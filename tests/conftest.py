@@ -76,7 +76,8 @@ def make_app(base_config: dict) -> Iterator:
     yield build
     for app in apps:
         with app.app_context():
-            _empty_tables()
+            if app.config["DATABASE_URL"] == base_config["DATABASE_URL"]:
+                _empty_tables()
             db.session.remove()
             db.engine.dispose()
 

@@ -1,0 +1,63 @@
+"""When something goes wrong, a parent reads a French page saying what to do next, an API client
+reads JSON, and nobody ever sees a stack trace."""
+
+from __future__ import annotations
+
+import pytest
+
+UNREACHABLE_DATABASE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+
+
+def test_unknown_page_is_a_french_404_with_a_way_back(browser):
+    response = browser.get("/nulle-part")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Page introuvable" in page and "Retour à l'accueil" in page
+    assert 'lang="fr"' in page
+
+
+def test_api_endpoints_answer_json_even_for_a_wrong_method(browser):
+    response = browser.get("/token")
+    assert response.status_code == 405
+    assert response.is_json and response.get_json()["error"] == "invalid_request"
+
+
+@pytest.fixture
+def broken_app(make_app):
+    app = make_app(DATABASE_URL=UNREACHABLE_DATABASE)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    return app
+
+
+def test_database_outage_is_a_503_page_asking_to_retry(broken_app):
+    response = broken_app.test_client().get("/authorize?client_id=lsu&response_type=code")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert "Service momentanément indisponible" in response.get_data(as_text=True)
+
+
+def test_database_outage_at_the_token_endpoint_is_json(broken_app):
+    response = broken_app.test_client().post(
+        "/token", data={"grant_type": "authorization_code"}, auth=("lsu", "secret")
+    )
+    assert response.status_code == 503
+    assert response.get_json() == {"error": "server_error"}
+
+
+def test_discovery_and_keys_need_no_database(broken_app):
+    browser = broken_app.test_client()
+    assert browser.get("/.well-known/openid-configuration").status_code == 200
+    assert browser.get("/jwks.json").get_json()["keys"]
+
+
+def test_an_unexpected_failure_shows_no_internals(broken_app):
+    response = broken_app.test_client().get("/boom")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Erreur inattendue" in page
+    assert "secret internals" not in page and "Traceback" not in page
