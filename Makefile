@@ -4,7 +4,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 PYTHON  ?= python3
 
-.PHONY: run test install lint format translations bench clean
+.PHONY: run test install lint format translations messages bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ install: $(STAMP) translations
 translations: $(STAMP)
 	@if ls idp/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel compile --use-fuzzy --statistics -d idp/translations 2>&1 | tail -n 1; fi
+
+# After changing user-visible strings: refresh the catalogues, then translate the new entries.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o idp/translations/messages.pot .
+	$(BIN)/pybabel update --no-location --ignore-obsolete -i idp/translations/messages.pot -d idp/translations
 
 run: install
 	$(BIN)/idp demo --lsu-client-file instance/lsu-client.json

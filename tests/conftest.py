@@ -3,23 +3,37 @@ accounts and clients in one line, and a small OIDC client that walks the code fl
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
 from clients.lsu import create_app as create_lsu
-from idp import create_app, schema
+from idp import ROOT, create_app, schema
 from idp.extensions import db
 from tests.factories import Factory
 from tests.oidc_client import OIDCClient
 
 TEST_DATABASE_URL = os.environ.get("IDP_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_translations() -> None:
+    """The English catalogue, compiled as `make install` does, for a bare `pytest` run too."""
+    for po_path in Path(ROOT, "idp", "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
+            with po_path.open("rb") as po_file, mo_path.open("wb") as mo_file:
+                write_mo(mo_file, read_po(po_file))
 
 
 @pytest.fixture(scope="session")
@@ -82,9 +96,24 @@ def make_app(base_config: dict) -> Iterator:
             db.engine.dispose()
 
 
+class Browser(FlaskClient):
+    """Flask's test client, with each request in its own contexts, as in production.
+
+    The test's own app context stays pushed (for factories and queries) but no request shares
+    it: its `g` and SQLAlchemy session are the request's alone. The test's transaction is
+    committed first, so the request sees the test's writes and the test then reads the request's.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            db.session.commit()
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def app(make_app) -> Iterator[Flask]:
     app = make_app()
+    app.test_client_class = Browser
     with app.app_context():
         yield app
 

@@ -18,3 +18,15 @@ def test_active_parent_gets_code_then_id_token_with_children(rp: OIDCClient, fac
     assert claims["children"][0]["class_level"] == "CE2"
     assert claims["email"] == "anais@example.org" and claims["email_verified"] is True
     assert rp.last["state"] == rp.state
+
+
+def test_login_page_is_french_by_default_and_english_on_request(rp: OIDCClient, browser):
+    french = browser.get("/login").get_data(as_text=True)
+    assert 'lang="fr"' in french and "Mot de passe oublié" in french
+
+    english = browser.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert "Forgotten password" in english.get_data(as_text=True)
+
+    response = rp.authorize(ui_locales="en fr")  # the teleservice asks for English
+    page = browser.get(response.location).get_data(as_text=True)
+    assert 'lang="en"' in page and "Sign in to your parent account" in page
