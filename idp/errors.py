@@ -76,6 +76,11 @@ def _csrf_error(error: CSRFError) -> Response:
     )
 
 
+def _undecodable(error: UnicodeDecodeError) -> Response:
+    """Bytes that are not UTF-8 in a query string or form: only hand-made requests send them."""
+    return error_response(400)
+
+
 def _database_away(error: OperationalError) -> Response:
     log.error("database unavailable: %s", error.orig.__class__.__name__)
     db.session.rollback()
@@ -111,6 +116,7 @@ def _provider_error(error: ProviderError) -> Response:
 def init_app(app: Flask) -> None:
     app.register_error_handler(ProviderError, _provider_error)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(UnicodeDecodeError, _undecodable)
     app.register_error_handler(OperationalError, _database_away)
     app.register_error_handler(InternalServerError, _unexpected)
     app.register_error_handler(HTTPException, _http_error)

@@ -58,6 +58,7 @@ class OIDCClient:
             "code_challenge_method": "S256",
         }
         params.update(overrides)
+        self.state, self.nonce = params.get("state") or "", params.get("nonce") or ""
         return {k: v for k, v in params.items() if v is not None}
 
     def authorize(self, **overrides):

@@ -46,14 +46,15 @@ def first_unmet(
 
     ``waiting_since`` is when a resumed request was put on hold: a sign-in after that moment
     satisfies `prompt=login` and `max_age`, which the parent just went through for it.
+    A malformed `max_age` raises ValueError whatever the session.
     """
+    limit = max_age(params)
     if login_session is None:
         return SIGN_IN
     if not login_session.account.is_active:
         return ACTIVATION
     if waiting_since is not None and login_session.auth_time >= waiting_since:
         return None
-    limit = max_age(params)
     too_old = limit is not None and utcnow() - login_session.auth_time > timedelta(seconds=limit)
     if "login" in params.get("prompt", "").split() or too_old:
         return FRESH_SIGN_IN

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector, current_token
 from authlib.oauth2 import OAuth2Request
+from authlib.oauth2.rfc6749 import UnsupportedResponseTypeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
@@ -96,6 +97,16 @@ class OIDCServer(AuthorizationServer):
         if isinstance(request, OAuth2Request):
             return request
         return super().create_oauth2_request(request)
+
+    def get_authorization_grant(self, request: OAuth2Request):
+        """Authlib sends an unsupported response_type's error to the client's *first* redirect
+        URI when the request has none; here, as everywhere, a missing one is never defaulted."""
+        try:
+            return super().get_authorization_grant(request)
+        except UnsupportedResponseTypeError as error:
+            if not request.payload.redirect_uri:
+                error.redirect_uri = None
+            raise
 
 
 def _server() -> OIDCServer:

@@ -89,6 +89,11 @@ def _authorize(request: OAuth2Request, waiting_since=None) -> Response:
     try:
         grant = authorization.get_consent_grant(request, end_user=login_session)
         params = request.payload.data
+        for unsupported in ("request", "request_uri"):
+            if unsupported in params:  # OIDC Core §6.1, §6.2: refused, never ignored
+                raise OAuth2Error(
+                    error=f"{unsupported}_not_supported", redirect_uri=grant.redirect_uri
+                )
         try:
             requirement = policy.first_unmet(params, login_session, waiting_since)
         except ValueError:

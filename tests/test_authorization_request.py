@@ -1,0 +1,507 @@
+"""The front channel: a teleservice sends a parent's browser to /authorize, and back.
+
+The story, as the parent's browser and the relying teleservice see it:
+
+- a request the provider cannot trust to send back (unknown client, unregistered or missing
+  redirect_uri) ends on a French error page here, never on a redirect;
+- once client and redirect_uri are verified, every other error goes back to the teleservice
+  (RFC 6749 §4.1.2.1) with the request's `state` and the provider's `iss` (RFC 9207);
+- a valid request waits for sign-in, activation or a fresh sign-in (`prompt`, `max_age`) and
+  then issues a code; a signed-in browser gets codes for every teleservice straight away (SSO);
+- an account that is not active never gets a code: it is held on the activation page;
+- the login page refuses without saying whether the identifier exists, and never breaks.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from datetime import timedelta
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from flask import current_app
+
+from idp.extensions import db
+from idp.models import AuthorizationCode, LoginSession
+from idp.models.base import utcnow
+from tests.oidc_client import OIDCClient, csrf_token, query_of
+
+INVALID_REQUEST_PAGE = (
+    "Le téléservice qui vous a envoyé ici a fait une demande de connexion invalide."
+)
+EXPIRED_REQUEST_PAGE = "Cette demande de connexion a expiré."
+BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
+OTHER_REDIRECT_URI = "https://cantine.example.org/retour"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def page_text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def assert_error_page(response, message: str = INVALID_REQUEST_PAGE) -> None:
+    """A page for the parent, in French: never a redirect anywhere."""
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert response.mimetype == "text/html"
+    body = page_text(response)
+    assert '<html lang="fr">' in body
+    assert message in body
+
+
+def redirect_params(response, rp: OIDCClient) -> dict[str, str]:
+    """The parameters of a redirect to the teleservice: each once, with its state and our iss."""
+    assert response.status_code == 302
+    assert response.location.split("?")[0] == rp.redirect_uri
+    params = parse_qs(urlsplit(response.location).query)
+    assert all(len(values) == 1 for values in params.values()), params
+    assert params["state"] == [rp.state]
+    assert params["iss"] == [current_app.config["ISSUER"]]
+    return {key: values[0] for key, values in params.items()}
+
+
+def assert_error_redirect(response, rp: OIDCClient, error: str) -> dict[str, str]:
+    """Back to the teleservice's own redirect_uri with the error (RFC 6749 §4.1.2.1)."""
+    params = redirect_params(response, rp)
+    assert params["error"] == error
+    assert "code" not in params
+    return params
+
+
+def assert_code_redirect(response, rp: OIDCClient) -> str:
+    params = redirect_params(response, rp)
+    assert "error" not in params
+    return params["code"]
+
+
+def assert_to_login(response, **query: str) -> None:
+    assert response.status_code == 302
+    assert urlsplit(response.location).path == "/login"
+    assert query_of(response.location) == query
+
+
+def codes_issued() -> int:
+    return db.session.query(AuthorizationCode).count()
+
+
+def walk(rp: OIDCClient, response) -> list:
+    """Every response the browser sees while it follows the provider's own redirects."""
+    seen = [response]
+    while seen[-1].status_code in (302, 303) and not seen[-1].location.startswith("http"):
+        seen.append(rp.browser.get(seen[-1].location))
+        assert len(seen) < 12, "too many redirects"
+    return seen
+
+
+def signed_in(rp: OIDCClient, account, password: str) -> None:
+    """Sign the browser in on the provider's own login page (no teleservice waiting)."""
+    response = rp.sign_in(account.identifier, password)
+    assert response.status_code == 302, page_text(response)
+
+
+def login_session_of(account) -> LoginSession:
+    return db.session.scalars(
+        db.select(LoginSession).filter_by(account_id=account.id, ended_at=None)
+    ).one()
+
+
+class Inputs(HTMLParser):
+    """The attributes of every <input>, by name, and the <html lang>."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__()
+        self.inputs: dict[str, dict[str, str | None]] = {}
+        self.lang: str | None = None
+        self.feed(source)
+
+    def handle_starttag(self, tag, attrs) -> None:
+        attributes = dict(attrs)
+        if tag == "html":
+            self.lang = attributes.get("lang")
+        if tag == "input" and attributes.get("name"):
+            self.inputs[attributes["name"]] = attributes
+
+
+@pytest.fixture
+def second_rp(factory, browser) -> OIDCClient:
+    """Another registered teleservice, in the same browser."""
+    client, secret = factory.client(name="Cantine", redirect_uris=[OTHER_REDIRECT_URI])
+    return OIDCClient(browser, client.client_id, secret, client.redirect_uris[0])
+
+
+# --- requests that cannot be answered to the client: an error page here ----------------------
+
+
+@pytest.mark.parametrize("client_id", ["not-a-registered-client", None])
+def test_unknown_or_missing_client_id_shows_error_page_without_redirect(rp, client_id):
+    assert_error_page(rp.authorize(client_id=client_id))
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://lsu.example.org/callback/",
+        "https://lsu.example.org/callback?next=1",
+        "https://lsu.example.org/callback#x",
+        "https://LSU.example.org/callback",
+        "http://lsu.example.org/callback",
+        "https://evil.example.org/callback",
+        OTHER_REDIRECT_URI,  # registered, but for another client
+    ],
+)
+def test_unregistered_redirect_uri_shows_error_page_never_redirects(
+    rp, second_rp, factory, redirect_uri
+):
+    account, password = factory.account()
+    signed_in(rp, account, password)
+    assert_error_page(rp.authorize(redirect_uri=redirect_uri))
+    assert codes_issued() == 0
+
+
+def test_missing_redirect_uri_shows_error_page_not_defaulted(rp):
+    assert_error_page(rp.authorize(redirect_uri=None))
+
+
+def test_missing_redirect_uri_with_unsupported_response_type_is_not_defaulted(rp):
+    assert_error_page(rp.authorize(redirect_uri=None, response_type="token"))
+
+
+# --- invalid requests from a verified client: back to the client, with state and iss ---------
+
+
+@pytest.mark.parametrize(
+    "pkce",
+    [
+        {"code_challenge": None},
+        {"code_challenge": None, "code_challenge_method": None},
+        {"code_challenge_method": "plain"},
+        {"code_challenge_method": None},
+    ],
+    ids=["no-challenge", "no-pkce-at-all", "plain", "no-method"],
+)
+def test_pkce_s256_is_required_else_invalid_request_to_client(rp, pkce):
+    response = rp.authorize(**pkce)
+    assert_error_redirect(response, rp, "invalid_request")
+
+
+@pytest.mark.parametrize("scope", ["openid profile children", "profile", "email profile"])
+def test_scope_beyond_registration_or_without_openid_is_invalid_scope(factory, browser, scope):
+    client, secret = factory.client(scope="openid profile")
+    rp = OIDCClient(browser, client.client_id, secret, client.redirect_uris[0])
+    assert_error_redirect(rp.authorize(scope=scope), rp, "invalid_scope")
+
+
+@pytest.mark.parametrize("response_type", ["token", "id_token", "code id_token", "code token", "x"])
+def test_response_type_other_than_code_is_unsupported_response_type(rp, response_type):
+    # RFC 6749 §4.1.2.1: the server does not support obtaining a response this way at all
+    # (unauthorized_client is for a type the server supports but this client may not use).
+    response = rp.authorize(response_type=response_type)
+    assert_error_redirect(response, rp, "unsupported_response_type")
+
+
+@pytest.mark.parametrize("max_age", ["abc", "-1", "1.5"])
+def test_malformed_max_age_is_invalid_request_for_signed_in_browser(rp, factory, max_age):
+    account, password = factory.account()
+    signed_in(rp, account, password)
+    assert_error_redirect(rp.authorize(max_age=max_age), rp, "invalid_request")
+
+
+def test_malformed_max_age_is_invalid_request_before_sign_in(rp):
+    assert_error_redirect(rp.authorize(max_age="abc"), rp, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    ("parameter", "error"),
+    [
+        ({"request": "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9."}, "request_not_supported"),
+        ({"request_uri": "https://lsu.example.org/req.jwt"}, "request_uri_not_supported"),
+    ],
+    ids=["request", "request_uri"],
+)
+def test_unsupported_request_object_is_refused_not_ignored(rp, parameter, error):
+    # Discovery says request(_uri)_parameter_supported: false; OIDC Core §6: "Should an OP not
+    # support these parameters and an RP uses them, the OP MUST return an appropriate error."
+    assert_error_redirect(rp.authorize(**parameter), rp, error)
+
+
+# --- prompt=none -----------------------------------------------------------------------------
+
+
+def test_prompt_none_without_session_is_login_required(rp):
+    assert_error_redirect(rp.authorize(prompt="none"), rp, "login_required")
+
+
+def test_prompt_none_with_another_value_is_invalid_request(rp):
+    # OIDC Core §3.1.2.1: "none" with any other value is an error.
+    assert_error_redirect(rp.authorize(prompt="none login"), rp, "invalid_request")
+
+
+def test_prompt_none_with_provisional_account_signed_in_is_interaction_required(rp, factory):
+    account, password = factory.account(status="provisional")
+    signed_in(rp, account, password)
+    assert_error_redirect(rp.authorize(prompt="none"), rp, "interaction_required")
+    assert codes_issued() == 0
+
+
+def test_prompt_none_with_active_session_issues_code_without_login_page(rp, factory):
+    account, password = factory.account()
+    signed_in(rp, account, password)
+    assert_code_redirect(rp.authorize(prompt="none"), rp)
+
+
+# --- sign-in, SSO and fresh sign-in ----------------------------------------------------------
+
+
+def test_unsigned_browser_is_sent_to_login_then_back_with_code(rp, factory):
+    account, password = factory.account()
+    response = rp.authorize()
+    assert_to_login(response)
+    seen = walk(rp, rp.sign_in(account.identifier, password, response.location))
+    assert_code_redirect(seen[-1], rp)
+
+
+def test_sso_second_teleservice_gets_code_without_login_page(rp, second_rp, factory):
+    account, password = factory.account()
+    rp.code_for(account.identifier, password)
+    assert_code_redirect(second_rp.authorize(), second_rp)
+
+
+def test_prompt_login_shows_login_page_again_then_issues_code(rp, factory):
+    account, password = factory.account()
+    rp.code_for(account.identifier, password)
+    response = rp.authorize(prompt="login")
+    assert_to_login(response, fresh="1")
+    page = page_text(rp.browser.get(response.location))
+    assert "saisissez de nouveau votre mot de passe" in page
+    seen = walk(rp, rp.sign_in(account.identifier, password, response.location))
+    assert_code_redirect(seen[-1], rp)
+
+
+@pytest.mark.parametrize("max_age", ["0", "600"])
+def test_max_age_with_old_session_asks_login_again_and_id_token_has_new_auth_time(
+    rp, factory, max_age
+):
+    account, password = factory.account()
+    rp.code_for(account.identifier, password)
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    login_session_of(account).auth_time = an_hour_ago
+    db.session.commit()
+
+    response = rp.authorize(max_age=max_age)
+    assert_to_login(response, fresh="1")
+    before = int(time.time())
+    seen = walk(rp, rp.sign_in(account.identifier, password, response.location))
+    tokens = rp.exchange(assert_code_redirect(seen[-1], rp)).get_json()
+    claims = rp.id_token_claims(tokens["id_token"])
+    assert claims["auth_time"] >= before - 1
+    assert claims["auth_time"] > an_hour_ago.timestamp() + 3000
+
+
+def test_recent_session_within_max_age_gets_code_directly(rp, factory):
+    account, password = factory.account()
+    rp.code_for(account.identifier, password)
+    assert_code_redirect(rp.authorize(max_age="600"), rp)
+
+
+def test_login_hint_prefills_identifier_field(rp):
+    response = rp.authorize(login_hint="a.lefevre42")
+    assert_to_login(response, login_hint="a.lefevre42")
+    page = Inputs(rp.browser.get(response.location).get_data(as_text=True))
+    assert page.inputs["identifier"]["value"] == "a.lefevre42"
+
+
+# --- accounts that are not active: held on the activation page, never a code -----------------
+
+
+@pytest.mark.parametrize("status", ["provisional", "pending_email"])
+def test_inactive_account_lands_on_activation_and_never_gets_a_code(rp, factory, status):
+    account, password = factory.account(status=status)
+    response = rp.authorize()
+    seen = walk(rp, rp.sign_in(account.identifier, password, response.location))
+
+    assert urlsplit(seen[-2].location).path == "/activation"
+    assert seen[-1].status_code == 200
+    assert "Activez votre compte" in page_text(seen[-1])
+    assert not any(r.location and r.location.startswith(rp.redirect_uri) for r in seen)
+    assert codes_issued() == 0
+
+    # The gate: everything else leads back to the activation page while signed in.
+    for path in ("/", "/login", "/compte"):
+        seen = walk(rp, rp.browser.get(path))
+        assert urlsplit(seen[-2].location).path == "/activation", path
+        assert seen[-1].status_code == 200
+    seen = walk(rp, rp.authorize())
+    assert urlsplit(seen[-2].location).path == "/activation"
+    assert codes_issued() == 0
+
+
+# --- the login form's refusals ---------------------------------------------------------------
+
+
+def test_wrong_password_and_unknown_identifier_get_the_same_refusal(rp, factory):
+    account, _ = factory.account()
+
+    def refusal(identifier: str) -> str:
+        response = rp.sign_in(identifier, "Pas-le-bon-mot-de-passe")
+        assert response.status_code == 401
+        body = page_text(response)
+        assert BAD_CREDENTIALS in body
+        body = body.replace(csrf_token(response.get_data(as_text=True)), "CSRF")
+        return body.replace(identifier, "IDENTIFIER")
+
+    assert refusal(account.identifier) == refusal("x.inconnu99")
+    assert rp.browser.get("/").location.endswith("/login")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"status": "locked"}, "Votre compte est bloqué."),
+        (
+            {"status": "provisional", "provisional_expired": True},
+            "Demandez un nouveau courrier à l'école de votre enfant.",
+        ),
+    ],
+    ids=["locked", "provisional-expired"],
+)
+def test_right_password_on_refused_account_says_why(rp, factory, options, message):
+    account, password = factory.account(**options)
+    response = rp.sign_in(account.identifier, password)
+    assert response.status_code == 401
+    assert message in page_text(response)
+    assert rp.browser.get("/").location.endswith("/login")
+
+
+def test_login_post_without_csrf_token_is_refused_in_french(rp, factory):
+    account, password = factory.account()
+    response = rp.browser.post(
+        "/login", data={"identifier": account.identifier, "password": password}
+    )
+    assert response.status_code == 400
+    assert "La page a expiré." in page_text(response)
+    assert rp.browser.get("/").location.endswith("/login")
+
+
+# --- the pending request (Interaction): single use, bound to its browser ---------------------
+
+
+def test_resume_link_is_single_use(rp, factory):
+    account, password = factory.account()
+    response = rp.sign_in(account.identifier, password, rp.authorize().location)
+    resume = response.location
+    assert urlsplit(resume).path.startswith("/authorize/resume/")
+    assert_code_redirect(rp.browser.get(resume), rp)
+    assert_error_page(rp.browser.get(resume), EXPIRED_REQUEST_PAGE)
+    assert codes_issued() == 1
+
+
+def test_resume_link_opened_in_another_browser_is_expired(app, rp, factory):
+    account, password = factory.account()
+    resume = rp.sign_in(account.identifier, password, rp.authorize().location).location
+    other = OIDCClient(app.test_client(), rp.client_id, rp.client_secret, rp.redirect_uri)
+    signed_in(other, account, password)
+    assert_error_page(other.browser.get(resume), EXPIRED_REQUEST_PAGE)
+    assert codes_issued() == 0
+    assert_code_redirect(rp.browser.get(resume), rp)  # still the first browser's
+
+
+# --- the login page itself -------------------------------------------------------------------
+
+
+def test_login_page_fields_links_and_language(rp):
+    response = rp.browser.get(rp.authorize().location)
+    assert response.status_code == 200
+    page = Inputs(response.get_data(as_text=True))
+    assert page.lang == "fr"
+    assert page.inputs["identifier"]["autocomplete"] == "username"
+    assert page.inputs["password"]["autocomplete"] == "current-password"
+    assert page.inputs["password"]["type"] == "password"
+    assert page.inputs["csrf_token"]["type"] == "hidden"
+    assert page.inputs["csrf_token"]["value"]
+    body = page_text(response)
+    assert "Identifiant oublié" in body
+    assert "Mot de passe oublié" in body
+    assert "Pour accéder à : LSU de test" in body
+
+
+def test_login_page_follows_browser_language(browser):
+    response = browser.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert response.status_code == 200
+    assert Inputs(response.get_data(as_text=True)).lang == "en"
+
+
+def test_login_page_follows_ui_locales_of_the_request(rp):
+    response = rp.authorize(ui_locales="en-US fr")
+    login = rp.browser.get(response.location, headers={"Accept-Language": "fr"})
+    assert login.status_code == 200
+    assert Inputs(login.get_data(as_text=True)).lang == "en"
+
+
+# --- odd and malformed requests: a 4xx answer, never a 500 -------------------------------
+
+
+def test_duplicate_client_id_is_refused_on_an_error_page(rp, second_rp):
+    query = [*rp.params().items(), ("client_id", second_rp.client_id)]
+    assert_error_page(rp.browser.get("/authorize?" + urlencode(query)))
+
+
+def raw_get(browser, path: str, query_string: bytes):
+    """A GET whose query is sent as raw bytes, latin-1 decoded as a WSGI server passes it."""
+    return browser.get(path, environ_overrides={"QUERY_STRING": query_string.decode("latin-1")})
+
+
+@pytest.mark.parametrize(
+    "query_string",
+    [
+        b"client_id=%ff%fe%00&response_type=code",
+        b"response_type=code&client_id=" + b"a" * 5000,
+        b"%%%&&&===",
+        b"",
+    ],
+    ids=["percent-garbage", "huge-client-id", "broken-escapes", "empty"],
+)
+def test_malformed_authorization_requests_get_a_4xx_page(browser, query_string):
+    response = raw_get(browser, "/authorize", query_string)
+    assert 400 <= response.status_code < 500
+    assert "Location" not in response.headers
+
+
+@pytest.mark.parametrize("path", ["/authorize", "/login"])
+def test_raw_non_utf8_bytes_in_query_get_a_4xx_page(app, browser, path):
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # see the answer a real server would send
+    response = raw_get(browser, path, b"client_id=\xff\xfe&login_hint=\xc3\x28")
+    assert 400 <= response.status_code < 500
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"state": "s" * 20000},
+        {"nonce": "n" * 20000, "login_hint": "\u00e9\ufffd" * 1000},
+        {"ui_locales": "\x00\x01 en"},
+    ],
+    ids=["very-long-state", "very-long-nonce-hint", "control-chars"],
+)
+def test_odd_but_wellformed_requests_go_through_sign_in_and_come_back(rp, factory, overrides):
+    account, password = factory.account()
+    response = rp.authorize(**overrides)
+    rp.state = overrides.get("state", rp.state)  # params() remembers its own, not an override
+    assert response.status_code == 302
+    assert urlsplit(response.location).path == "/login"
+    assert rp.browser.get(response.location).status_code == 200
+    seen = walk(rp, rp.sign_in(account.identifier, password, response.location))
+    assert_code_redirect(seen[-1], rp)  # the state comes back whole
+
+
+def test_garbage_resume_id_is_the_expired_page(browser):
+    assert_error_page(browser.get("/authorize/resume/" + "é" * 300), EXPIRED_REQUEST_PAGE)
+
+
+def test_client_id_is_not_echoed_unescaped_on_the_error_page(rp):
+    response = rp.authorize(client_id='"><script>alert(1)</script>')
+    assert_error_page(response)
+    assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
