@@ -65,8 +65,8 @@ def _http_error(error: HTTPException) -> Response:
     if isinstance(error, AuthlibHTTPException):
         return error.get_response()  # a bearer-token error: RFC 6750 JSON and WWW-Authenticate
     response = error_response(error.code or 500)
-    if error.code == 429 and error.get_headers():
-        response.headers.extend(h for h in error.get_headers() if h[0] == "Retry-After")
+    kept = ("Allow", "Retry-After")  # RFC 9110 §15.5.6 (405) and §10.2.3 (429, 503)
+    response.headers.extend(h for h in error.get_headers() if h[0] in kept)
     return response
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from authlib.oauth2.rfc6749 import InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
 from authlib.oauth2.rfc6749.grants.base import AuthorizationEndpointMixin
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode as _OpenIDCode
@@ -95,10 +95,14 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
-        return tokens.claim_refresh_token(refresh_token)
+        # Only the client it was issued to can spend it: another client's try changes nothing.
+        return tokens.claim_refresh_token(refresh_token, self.request.client.client_id)
 
-    def authenticate_user(self, refresh_token: Token) -> Subject | None:
-        return _subject(refresh_token.account, self.request.client)
+    def authenticate_user(self, refresh_token: Token) -> Subject:
+        subject = _subject(refresh_token.account, self.request.client)
+        if subject is None:  # RFC 6749 §5.2: the grant no longer holds
+            raise InvalidGrantError("The account is not active.")
+        return subject
 
     def revoke_old_credential(self, refresh_token: Token) -> None:
         """Already spent by authenticate_refresh_token, atomically."""

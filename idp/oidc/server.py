@@ -54,7 +54,8 @@ class RevocationEndpoint(_RevocationEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
-        return tokens.find_token(token_string, token_type_hint)
+        # RFC 7009 §2.1: a hint that turns out wrong extends the search to every kind.
+        return tokens.find_token(token_string, token_type_hint) or tokens.find_token(token_string)
 
     def revoke_token(self, token: Token, request) -> None:
         tokens.revoke_token(token, request.form["token"])

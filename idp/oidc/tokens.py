@@ -53,9 +53,11 @@ def claim_code(code: str, client_id: str) -> AuthorizationCode | None:
     return item
 
 
-def claim_refresh_token(refresh_token: str) -> Token | None:
+def claim_refresh_token(refresh_token: str, client_id: str) -> Token | None:
     """The token row, its refresh token now spent; reuse of a spent one revokes the family."""
-    item = db.session.scalar(select(Token).filter_by(refresh_token=secret_hash(refresh_token)))
+    item = db.session.scalar(
+        select(Token).filter_by(refresh_token=secret_hash(refresh_token), client_id=client_id)
+    )
     if item is None:
         return None
     claimed = _claim(Token, item.id, "refresh_token_revoked_at")
