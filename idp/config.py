@@ -14,15 +14,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
 
 class ConfigError(Exception):
     """A setting is unknown or malformed; the message is one line naming the variable."""
 
 
 def _url(value: str) -> str:
+    """An issuer: http(s), a host, no query nor fragment (OpenID Connect Discovery §3)."""
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("an http(s) URL is expected")
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise ValueError("no query or fragment allowed in the issuer")
+    _ = parts.port  # raises ValueError on an impossible port
     return value.rstrip("/")
 
 
@@ -41,8 +49,19 @@ def _redis_url(value: str) -> str:
 
 
 def _database_url(value: str) -> str:
-    if "://" not in value:
-        raise ValueError("a SQLAlchemy URL is expected")
+    """A SQLAlchemy URL whose driver is installed (`postgresql+psycopg://…`, `sqlite:///…`)."""
+    try:
+        make_url(value).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as error:
+        raise ValueError(f"not a usable SQLAlchemy URL ({error.__class__.__name__})") from None
+    return value
+
+
+def _email(value: str) -> str:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        raise ValueError("an email address is expected") from None
     return value
 
 
@@ -83,7 +102,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, _database_url, "SQLAlchemy URL; SQLite under instance/."),
     Setting("REDIS_URL", None, _redis_url, "Redis for counters shared between instances."),
     Setting("SMTP_URL", None, _smtp_url, "SMTP relay; unset writes mail to instance/outbox/."),
-    Setting("MAIL_FROM", None, _text, "Sender address; ne-pas-repondre@<issuer host>."),
+    Setting("MAIL_FROM", None, _email, "Sender address; ne-pas-repondre@<issuer host>."),
     Setting("KEYS_DIR", "keys", _text, "Folder of private signing keys (PEM)."),
     Setting("SECRET_KEY", None, _text, "Master secret: sessions, CSRF, keyed hashes, pairwise."),
     Setting("BCRYPT_ROUNDS", 12, _bcrypt_rounds, "bcrypt cost for chosen passwords."),

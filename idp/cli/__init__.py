@@ -42,7 +42,8 @@ def with_app(command: Callable) -> Callable:
                 return command(app, *args, **kwargs)
         except FAILURES as error:
             if isinstance(error, SQLAlchemyError):
-                _fail(f"database error: {error.__class__.__name__}: {getattr(error, 'orig', '')}")
+                reason = getattr(error, "orig", None) or error
+                _fail(f"database error: {error.__class__.__name__}: {reason}")
             _fail(str(error))
         except Exception as error:  # never a traceback for an operator: one line, exit 1
             _fail(f"unexpected error: {error.__class__.__name__}: {error}")
@@ -57,7 +58,26 @@ def emit(as_json: bool, document: Any, text: str) -> None:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
 
-@click.group()
+class OneLineGroup(click.Group):
+    """click's usage errors as one `idp:` line on stderr too (contract §2), never its banner."""
+
+    def main(self, args=None, prog_name=None, **extra: Any) -> Any:
+        try:
+            status = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.UsageError as error:
+            command = error.ctx.command_path if error.ctx else "idp"
+            click.echo(f"idp: {error.format_message()} (see '{command} --help')", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            click.echo(f"idp: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("idp: aborted", err=True)
+            sys.exit(1)
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+@click.group(cls=OneLineGroup)
 def main() -> None:
     """Identity provider for parents of school children."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -49,8 +49,10 @@ def create(
 @with_app
 def show(app: Flask, identifier: str, as_json: bool) -> None:
     """What the help desk needs to know about an account."""
-    document = accounts.describe_account(accounts.find_account(identifier))
-    lines = [f"{key}: {value}" for key, value in document.items() if key != "children"]
+    account = accounts.find_account(identifier)
+    document = accounts.describe_account(account)
+    lines = [f"name: {account.name}"]
+    lines += [f"{key}: {value}" for key, value in document.items() if key != "children"]
     lines += [
         f"child: {c['given_name']} {c['family_name']} ({c['ref']}), {c['class_level']}, "
         f"{c['school']['name']} ({c['school']['uai']})"

@@ -17,9 +17,10 @@ from idp import audit
 from idp.extensions import db
 from idp.models import Account, Child, Link, School
 from idp.models.base import utcnow
-from idp.passwords import hash_password, provisional_password
+from idp.passwords import UNAMBIGUOUS, hash_password, provisional_password
 
 UAI = re.compile(r"^\d{7}[A-Z]$")
+READABLE_UPPER = "".join(c for c in UNAMBIGUOUS if not c.islower())
 # Letters that Unicode decomposition does not fold to ASCII by itself.
 LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "đ": "d", "ł": "l"})
 
@@ -94,7 +95,7 @@ def school_for(uai: str, name: str | None) -> School:
         school = School(uai=uai, name=name)
         db.session.add(school)
     elif name and name != school.name:
-        school.name = name
+        raise ProvisioningError(f"school {uai} is known as {school.name!r}: give that name or none")
     return school
 
 
@@ -165,8 +166,6 @@ def describe_account(account: Account) -> dict[str, Any]:
     return {
         "identifier": account.identifier,
         "status": account.status,
-        "given_name": account.given_name,
-        "family_name": account.family_name,
         "email": account.email,
         "email_verified": account.email_verified,
         "locked_reason": account.locked_reason,
