@@ -61,3 +61,18 @@ def test_an_unexpected_failure_shows_no_internals(broken_app):
     page = response.get_data(as_text=True)
     assert "Erreur inattendue" in page
     assert "secret internals" not in page and "Traceback" not in page
+
+
+def test_pages_carry_security_headers(browser):
+    response = browser.get("/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in response.headers  # http on a laptop
+
+
+def test_https_issuer_gets_hsts_and_secure_cookies(make_app):
+    app = make_app(ISSUER="https://idp.example.org")
+    response = app.test_client().get("/login", base_url="https://idp.example.org")
+    assert "max-age=" in response.headers["Strict-Transport-Security"]
+    assert "Secure" in response.headers["Set-Cookie"]

@@ -14,7 +14,7 @@ from authlib.integrations.sqla_oauth2 import (
     OAuth2TokenMixin,
 )
 from authlib.oauth2.rfc6749 import scope_to_list
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.extensions import db
@@ -65,6 +65,8 @@ class AuthorizationCode(db.Model, OAuth2AuthorizationCodeMixin):
     """An issued code. `code` holds its keyed hash; `used_at` makes it single use."""
 
     __tablename__ = "authorization_code"
+    # exists_nonce(): a nonce already used with this client is a replay (OIDC Core §15.5.2).
+    __table_args__ = (Index("ix_authorization_code_client_nonce", "client_id", "nonce"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))

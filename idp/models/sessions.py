@@ -48,4 +48,4 @@ class Interaction(db.Model):
     browser_id: Mapped[str] = mapped_column(String(32))
     client_id: Mapped[str] = mapped_column(String(48))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -14,6 +14,8 @@ LIFETIME = timedelta(hours=1)  # long enough for an activation with its confirma
 
 
 def save(query: str, client_id: str, browser_id: str) -> Interaction:
+    """Keep the request; expired ones, abandoned by their browsers, go at the same time."""
+    db.session.execute(delete(Interaction).where(Interaction.expires_at < utcnow()))
     interaction = Interaction(
         query=query,
         client_id=client_id,

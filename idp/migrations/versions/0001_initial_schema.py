@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-30 13:18:45.102536
+Create Date: 2026-11-30 13:37:50.067446
 
 """
 from alembic import op
@@ -61,6 +61,9 @@ def upgrade():
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_interaction'))
     )
+    with op.batch_alter_table('interaction', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_interaction_expires_at'), ['expires_at'], unique=False)
+
     op.create_table('school',
     sa.Column('uai', sa.String(length=8), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
@@ -102,6 +105,9 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_authorization_code')),
     sa.UniqueConstraint('code', name=op.f('uq_authorization_code_code'))
     )
+    with op.batch_alter_table('authorization_code', schema=None) as batch_op:
+        batch_op.create_index('ix_authorization_code_client_nonce', ['client_id', 'nonce'], unique=False)
+
     op.create_table('child',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ref', sa.String(length=64), nullable=False),
@@ -183,6 +189,9 @@ def downgrade():
 
     op.drop_table('login_session')
     op.drop_table('child')
+    with op.batch_alter_table('authorization_code', schema=None) as batch_op:
+        batch_op.drop_index('ix_authorization_code_client_nonce')
+
     op.drop_table('authorization_code')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_event_at'))
@@ -190,6 +199,9 @@ def downgrade():
 
     op.drop_table('audit_event')
     op.drop_table('school')
+    with op.batch_alter_table('interaction', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_interaction_expires_at'))
+
     op.drop_table('interaction')
     op.drop_table('client')
     with op.batch_alter_table('account', schema=None) as batch_op:
