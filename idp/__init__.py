@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from idp.extensions import csrf, db, limiter, migrate, talisman
     from idp.oidc.server import init_oidc
 
+    errors.init_app(app)  # first: its input check runs before any other request hook
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "idp" / "migrations"))
     csrf.init_app(app)
@@ -43,7 +44,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     sessions.init_app(app)
     init_oidc(app)
     _register_blueprints(app)
-    errors.init_app(app)
     return app
 
 

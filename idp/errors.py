@@ -76,6 +76,14 @@ def _csrf_error(error: CSRFError) -> Response:
     )
 
 
+def refuse_nul_characters() -> Response | None:
+    """A NUL character in a parameter is never meant (PostgreSQL refuses it in text): 400."""
+    values = [*request.args.values(), *request.form.values(), request.path]
+    if any("\x00" in value for value in values):
+        return error_response(400)
+    return None
+
+
 def _undecodable(error: UnicodeDecodeError) -> Response:
     """Bytes that are not UTF-8 in a query string or form: only hand-made requests send them."""
     return error_response(400)
@@ -114,6 +122,7 @@ def _provider_error(error: ProviderError) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(refuse_nul_characters)
     app.register_error_handler(ProviderError, _provider_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(UnicodeDecodeError, _undecodable)

@@ -136,6 +136,17 @@ def rp(app: Flask, factory: Factory, browser) -> OIDCClient:
     return OIDCClient(browser, client.client_id, secret, client.redirect_uris[0])
 
 
+@pytest.fixture
+def new_rp(factory: Factory, browser):
+    """Register another teleservice (factory.client options), driven in the same browser."""
+
+    def make(**options) -> OIDCClient:
+        client, secret = factory.client(**options)
+        return OIDCClient(browser, client.client_id, secret, client.redirect_uris[0])
+
+    return make
+
+
 class LiveServer:
     def __init__(self, app: Flask) -> None:
         self.server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -1,4 +1,8 @@
-"""A relying party for tests, driving the code flow through Flask's test client as a browser."""
+"""A relying party for tests, driving the code flow through Flask's test client as a browser.
+
+Like a real teleservice, it finds every endpoint from the discovery document (contract §3) and
+checks ID tokens against the published JWKS.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,10 @@ import secrets
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
-from flask import current_app
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+DISCOVERY = "/.well-known/openid-configuration"
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
@@ -31,6 +35,15 @@ def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+def basic_auth(client_id: str, secret: str) -> dict[str, str]:
+    raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {raw}"}
+
+
+def bearer(access_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {access_token}"}
+
+
 @dataclass
 class OIDCClient:
     browser: object
@@ -41,19 +54,24 @@ class OIDCClient:
     nonce: str = ""
     verifier: str = ""
     last: dict = field(default_factory=dict)
+    metadata: dict = field(default_factory=dict)
+
+    def endpoint(self, name: str) -> str:
+        """The path of an endpoint, read from discovery."""
+        if not self.metadata:
+            self.metadata = self.browser.get(DISCOVERY).get_json()
+        return urlsplit(self.metadata[name]).path
 
     def params(self, **overrides) -> dict:
         """A fresh, valid authorization request; None in overrides drops a parameter."""
-        self.state = secrets.token_urlsafe(12)
-        self.nonce = secrets.token_urlsafe(12)
         self.verifier = secrets.token_urlsafe(48)
         params = {
             "response_type": "code",
             "client_id": self.client_id,
             "redirect_uri": self.redirect_uri,
             "scope": "openid profile email children",
-            "state": self.state,
-            "nonce": self.nonce,
+            "state": secrets.token_urlsafe(12),
+            "nonce": secrets.token_urlsafe(12),
             "code_challenge": s256(self.verifier),
             "code_challenge_method": "S256",
         }
@@ -62,7 +80,8 @@ class OIDCClient:
         return {k: v for k, v in params.items() if v is not None}
 
     def authorize(self, **overrides):
-        return self.browser.get("/authorize", query_string=self.params(**overrides))
+        query = self.params(**overrides)
+        return self.browser.get(self.endpoint("authorization_endpoint"), query_string=query)
 
     def sign_in(self, identifier: str, password: str, path: str = "/login"):
         page = self.browser.get(path)
@@ -104,35 +123,49 @@ class OIDCClient:
         return self.token_request(data, basic)
 
     def refresh(self, refresh_token: str, basic: bool = True):
-        return self.token_request(
-            {"grant_type": "refresh_token", "refresh_token": refresh_token}, basic
-        )
+        data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        return self.token_request(data, basic)
 
     def token_request(self, data: dict, basic: bool = True):
+        return self.authenticated_post("token_endpoint", data, basic)
+
+    def revoke(self, token: str, hint: str | None = None, basic: bool = True):
+        data = {"token": token, "token_type_hint": hint}
+        return self.authenticated_post("revocation_endpoint", data, basic)
+
+    def authenticated_post(self, endpoint: str, data: dict, basic: bool = True):
+        """client_secret_basic, client_secret_post, or a public client's bare client_id."""
         data = {k: v for k, v in data.items() if v is not None}
         headers = {}
         if self.client_secret and basic:
-            raw = f"{self.client_id}:{self.client_secret}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+            headers = basic_auth(self.client_id, self.client_secret)
         else:
             data["client_id"] = self.client_id
             if self.client_secret:
                 data["client_secret"] = self.client_secret
-        return self.browser.post("/token", data=data, headers=headers)
+        return self.browser.post(self.endpoint(endpoint), data=data, headers=headers)
+
+    def userinfo(self, access_token: str | None, method: str = "GET"):
+        headers = bearer(access_token) if access_token else {}
+        return self.browser.open(self.endpoint("userinfo_endpoint"), method=method, headers=headers)
 
     def tokens_for(self, identifier: str, password: str, **overrides) -> dict:
         response = self.exchange(self.code_for(identifier, password, **overrides))
         assert response.status_code == 200, response.get_json()
         return response.get_json()
 
-    def id_token_claims(self, id_token: str) -> dict:
-        """Verified against the provider's published JWKS, like a real relying party."""
-        jwks = KeySet.import_key_set(self.browser.get("/jwks.json").get_json())
-        token = jwt.decode(id_token, jwks, algorithms=["RS256", "ES256"])
-        registry = jwt.JWTClaimsRegistry(
-            iss={"essential": True, "value": current_app.config["ISSUER"]},
+    def jwks(self) -> dict:
+        return self.browser.get(self.endpoint("jwks_uri")).get_json()
+
+    def id_token_claims(self, id_token: str, algorithms=("RS256", "ES256")) -> dict:
+        """Verified against the published JWKS, with iss, aud and nonce checked."""
+        claims = jwt.decode(id_token, KeySet.import_key_set(self.jwks()), list(algorithms)).claims
+        jwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": self.metadata["issuer"]},
             aud={"essential": True, "value": self.client_id},
             nonce={"essential": True, "value": self.nonce},
-        )
-        registry.validate(token.claims)
-        return token.claims
+        ).validate(claims)
+        return claims
+
+    def claims_for(self, identifier: str, password: str, **overrides) -> dict:
+        return self.id_token_claims(self.tokens_for(identifier, password, **overrides)["id_token"])

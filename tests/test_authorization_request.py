@@ -482,7 +482,7 @@ def test_raw_non_utf8_bytes_in_query_get_a_4xx_page(app, browser, path):
     [
         {"state": "s" * 20000},
         {"nonce": "n" * 20000, "login_hint": "\u00e9\ufffd" * 1000},
-        {"ui_locales": "\x00\x01 en"},
+        {"ui_locales": "\x01\x02 en"},
     ],
     ids=["very-long-state", "very-long-nonce-hint", "control-chars"],
 )

@@ -13,8 +13,6 @@ import base64
 import hashlib
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
@@ -25,78 +23,15 @@ from idp.extensions import db
 from idp.models import Link
 from idp.oidc.keys import RECHECK_SECONDS, KeyStore
 from tests.factories import CHILDREN
-from tests.oidc_client import OIDCClient
+from tests.oidc_client import DISCOVERY, OIDCClient
 
-DISCOVERY = "/.well-known/openid-configuration"
 PROFILE = {"given_name", "family_name", "name"}
 EMAIL = {"email", "email_verified"}
 
 
-@dataclass
-class RP(OIDCClient):
-    """The test relying party, finding every endpoint from the discovery document."""
-
-    metadata: dict = field(default_factory=dict)
-
-    def endpoint(self, name: str) -> str:
-        if not self.metadata:
-            self.metadata = self.browser.get(DISCOVERY).get_json()
-        return urlsplit(self.metadata[name]).path
-
-    def authorize(self, **overrides):
-        query = self.params(**overrides)
-        return self.browser.get(self.endpoint("authorization_endpoint"), query_string=query)
-
-    def token_request(self, data: dict, basic: bool = True):
-        data = {k: v for k, v in data.items() if v is not None}
-        raw = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
-        headers = {"Authorization": f"Basic {raw}"}
-        return self.browser.post(self.endpoint("token_endpoint"), data=data, headers=headers)
-
-    def jwks(self) -> dict:
-        return self.browser.get(self.endpoint("jwks_uri")).get_json()
-
-    def userinfo(self, access_token: str) -> dict:
-        headers = {"Authorization": f"Bearer {access_token}"}
-        response = self.browser.get(self.endpoint("userinfo_endpoint"), headers=headers)
-        assert response.status_code == 200, response.get_data(True)
-        return response.get_json()
-
-    def id_token_claims(self, id_token: str, algorithms=("RS256", "ES256")) -> dict:
-        """Verified with the published JWKS, and its iss, aud and nonce checked."""
-        jwks = KeySet.import_key_set(self.jwks())
-        claims = jwt.decode(id_token, jwks, algorithms=list(algorithms)).claims
-        jwt.JWTClaimsRegistry(
-            iss={"essential": True, "value": self.metadata["issuer"]},
-            aud={"essential": True, "value": self.client_id},
-            nonce={"essential": True, "value": self.nonce},
-        ).validate(claims)
-        return claims
-
-    def claims_for(self, identifier: str, password: str, **overrides) -> dict:
-        return self.id_token_claims(self.tokens_for(identifier, password, **overrides)["id_token"])
-
-
-@pytest.fixture
-def rp(rp: OIDCClient) -> RP:
-    """conftest's confidential, public-subject teleservice, finding endpoints itself."""
-    return RP(rp.browser, rp.client_id, rp.client_secret, rp.redirect_uri)
-
-
-@pytest.fixture
-def new_rp(factory, browser) -> Callable[..., RP]:
-    """Register another teleservice (factory.client options), driven in the same browser."""
-
-    def make(**options) -> RP:
-        client, secret = factory.client(**options)
-        return RP(browser, client.client_id, secret, client.redirect_uris[0])
-
-    return make
-
-
-def in_new_browser(rp: RP, app) -> RP:
+def in_new_browser(rp: OIDCClient, app) -> OIDCClient:
     """The same teleservice, for a sign-in from another browser (no SSO session)."""
-    return RP(app.test_client(), rp.client_id, rp.client_secret, rp.redirect_uri)
+    return OIDCClient(app.test_client(), rp.client_id, rp.client_secret, rp.redirect_uri)
 
 
 def header_of(token: str) -> dict:
@@ -179,7 +114,9 @@ def test_claims_follow_the_granted_scope(new_rp, factory, scope, expected):
 
     assert claims["sub"] == account.public_id
     assert claims.keys() & (PROFILE | EMAIL | {"children"}) == expected
-    userinfo = client.userinfo(tokens["access_token"])
+    response = client.userinfo(tokens["access_token"])
+    assert response.status_code == 200
+    userinfo = response.get_json()
     assert userinfo.keys() == {"sub"} | expected
     assert userinfo == {name: claims[name] for name in userinfo}
     if "children" in expected:

@@ -76,3 +76,10 @@ def test_https_issuer_gets_hsts_and_secure_cookies(make_app):
     response = app.test_client().get("/login", base_url="https://idp.example.org")
     assert "max-age=" in response.headers["Strict-Transport-Security"]
     assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_a_nul_character_in_any_parameter_is_a_400(browser):
+    # PostgreSQL refuses NUL in text: without this check, a 500 there.
+    assert browser.get("/authorize?client_id=lsu%00&response_type=code").status_code == 400
+    login = browser.post("/login", data={"identifier": "a\x00b", "password": "x"})
+    assert login.status_code == 400

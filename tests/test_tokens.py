@@ -9,17 +9,11 @@ parent's claims at userinfo (OIDC Core §5.3, RFC 6750) and revokes what it no l
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import secrets
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import pytest
-from joserfc import jwt
-from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from idp.extensions import db
@@ -28,83 +22,7 @@ from idp.models.accounts import LOCKED
 from idp.passwords import secret_hash
 from tests.oidc_client import OIDCClient
 
-DISCOVERY = "/.well-known/openid-configuration"
 OTHER_REDIRECT_URI = "https://lsu.example.org/elsewhere"
-
-
-def basic_auth(client_id: str, secret: str) -> dict[str, str]:
-    raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    return {"Authorization": f"Basic {raw}"}
-
-
-def bearer(access_token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {access_token}"}
-
-
-@dataclass
-class RP(OIDCClient):
-    """The test relying party, finding every endpoint from the discovery document."""
-
-    metadata: dict = field(default_factory=dict)
-
-    def endpoint(self, name: str) -> str:
-        if not self.metadata:
-            self.metadata = self.browser.get(DISCOVERY).get_json()
-        return urlsplit(self.metadata[name]).path
-
-    def authorize(self, **overrides):
-        query = self.params(**overrides)
-        return self.browser.get(self.endpoint("authorization_endpoint"), query_string=query)
-
-    def token_request(self, data: dict, basic: bool = True):
-        return self.authenticated_post("token_endpoint", data, basic)
-
-    def authenticated_post(self, endpoint: str, data: dict, basic: bool = True):
-        data = {k: v for k, v in data.items() if v is not None}
-        headers = {}
-        if self.client_secret and basic:
-            headers = basic_auth(self.client_id, self.client_secret)
-        else:
-            data["client_id"] = self.client_id
-            if self.client_secret:
-                data["client_secret"] = self.client_secret
-        return self.browser.post(self.endpoint(endpoint), data=data, headers=headers)
-
-    def revoke(self, token: str, hint: str | None = None, basic: bool = True):
-        data = {"token": token, "token_type_hint": hint}
-        return self.authenticated_post("revocation_endpoint", data, basic)
-
-    def userinfo(self, access_token: str | None, method: str = "GET"):
-        headers = bearer(access_token) if access_token else {}
-        return self.browser.open(self.endpoint("userinfo_endpoint"), method=method, headers=headers)
-
-    def id_token_claims(self, id_token: str) -> dict:
-        """Verified with the published JWKS, and its iss, aud and nonce checked."""
-        jwks = KeySet.import_key_set(self.browser.get(self.endpoint("jwks_uri")).get_json())
-        claims = jwt.decode(id_token, jwks, algorithms=["RS256", "ES256"]).claims
-        jwt.JWTClaimsRegistry(
-            iss={"essential": True, "value": self.metadata["issuer"]},
-            aud={"essential": True, "value": self.client_id},
-            nonce={"essential": True, "value": self.nonce},
-        ).validate(claims)
-        return claims
-
-
-@pytest.fixture
-def rp(rp: OIDCClient) -> RP:
-    """conftest's confidential teleservice (client_secret_basic), finding endpoints itself."""
-    return RP(rp.browser, rp.client_id, rp.client_secret, rp.redirect_uri)
-
-
-@pytest.fixture
-def new_rp(factory, browser) -> Callable[..., RP]:
-    """Register another teleservice (factory.client options), driven in the same browser."""
-
-    def make(**options) -> RP:
-        client, secret = factory.client(**options)
-        return RP(browser, client.client_id, secret, client.redirect_uris[0])
-
-    return make
 
 
 @pytest.fixture
@@ -119,7 +37,7 @@ def assert_error(response, status: int, error: str) -> None:
     assert response.get_json()["error"] == error
 
 
-def assert_refused_at_userinfo(rp: RP, *access_tokens: str) -> None:
+def assert_refused_at_userinfo(rp: OIDCClient, *access_tokens: str) -> None:
     for access_token in access_tokens:
         response = rp.userinfo(access_token)
         assert response.status_code == 401

@@ -1,4 +1,4 @@
-"""The `idp` command line as an operator's script runs it, for tests/test_cli*.py.
+"""The `idp` command line as an operator's script runs it, for tests/cli/.
 
 `Cli` is one provider installation: its own SQLite file and keys folder under a temporary
 directory, and the IDP_* environment that points at them (every other IDP_* variable of the test

@@ -7,25 +7,12 @@ teleservice. Bad input is refused with one `idp: …` line on stderr and registe
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from idp.models import Client
-from tests.cli_harness import Cli, assert_one_line_failure, initialised_template
+from tests.cli.harness import Cli, assert_one_line_failure
 
 CALLBACK = "https://lsu.example.org/callback"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    return initialised_template(tmp_path_factory.mktemp("cli-template"))
-
-
-@pytest.fixture
-def cli(template: Cli, tmp_path: Path) -> Cli:
-    """An installation right after `idp init`, its own copy."""
-    return template.copy_to(tmp_path)
 
 
 def _add(cli: Cli, *options: str) -> dict:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
 from idp.models import Account, Child, School
 from idp.models.base import utcnow
 from idp.passwords import check_password
-from tests.cli_harness import Cli, assert_one_line_failure, initialised_template
+from tests.cli.harness import Cli, assert_one_line_failure
 from tests.oidc_client import csrf_token
 
 LEA = "Léa-Maëlle;Cœurdevey;21/06/2014;0751234J;CM2;École Jules-Ferry"
@@ -25,17 +24,6 @@ TOM = "Tom;Cœurdevey;2016-09-03;0751234J;CP"  # ISO date; the school is known b
 IDENTIFIER = re.compile(r"^[a-z]\.[a-z]+\d{2,}$")
 LOOK_ALIKES = set("0O1lI")
 SHOW_KEYS = {"identifier", "status", "email", "email_verified", "locked_reason", "last_login_at"}
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    return initialised_template(tmp_path_factory.mktemp("cli-template"))
-
-
-@pytest.fixture
-def cli(template: Cli, tmp_path: Path) -> Cli:
-    """An installation right after `idp init`, its own copy."""
-    return template.copy_to(tmp_path)
 
 
 def _create_args(*children: str, given: str = "Élodie", family: str = "Cœurdevey") -> list[str]:

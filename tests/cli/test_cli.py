@@ -19,25 +19,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from idp.models import Account, Child, Client, School
 from idp.oidc.keys import KeyStore
 from idp.passwords import check_password
-from tests.cli_harness import Cli, assert_one_line_failure, initialised_template
+from tests.cli.harness import Cli, assert_one_line_failure
 from tests.oidc_client import csrf_token
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Cli:
-    return initialised_template(tmp_path_factory.mktemp("cli-template"))
-
-
-@pytest.fixture
-def cli(template: Cli, tmp_path: Path) -> Cli:
-    """An installation right after `idp init`, its own copy."""
-    return template.copy_to(tmp_path)
-
-
-@pytest.fixture
-def fresh(tmp_path: Path) -> Cli:
-    """An installation before anything: no database file, no keys folder."""
-    return Cli(tmp_path)
 
 
 def _mode(path: Path) -> int:
