@@ -17,6 +17,9 @@ from functools import cache
 
 import bcrypt
 from flask import current_app
+from flask_babel import gettext as _
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 # Letters and digits that can't be confused on paper: no 0/O/o, 1/l/I, nor 5/S, 2/Z, 8/B.
 UNAMBIGUOUS = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679"
@@ -78,3 +81,59 @@ def provisional_password(length: int = 12) -> str:
             and any(c.isdigit() for c in password)
         ):
             return password
+
+
+# CNIL, deliberation 2022-100: at least 12 characters mixing three of four kinds, with a check
+# against common passwords. zxcvbn (a maintained estimator with lists of common passwords)
+# judges "common or easy to guess"; the kinds and the length are checked here.
+MIN_LENGTH = 12
+MAX_LENGTH = 128
+MIN_GUESS_SCORE = 3  # zxcvbn: 3 = "safely unguessable" for an online attack and more
+# zxcvbn's list of the 30,000 most common passwords: "Azerty123456!" is "azerty" dressed up.
+COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def _fold(text: str) -> str:
+    """Lowercase, without accents: `Lefèvre` and `lefevre` are the same name here."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def character_kinds(password: str) -> int:
+    kinds = (
+        any(c.islower() for c in password),
+        any(c.isupper() for c in password),
+        any(c.isdigit() for c in password),
+        any(not c.isalnum() for c in password),
+    )
+    return sum(kinds)
+
+
+def policy_problems(password: str, personal: list[str], provisional_hash: str | None) -> list[str]:
+    """Why the password can't be chosen (empty when it can). ``personal``: identifier, names."""
+    if len(password) < MIN_LENGTH:
+        return [_("Le mot de passe doit compter au moins 12 caractères.")]
+    if len(password) > MAX_LENGTH:
+        return [_("Le mot de passe doit compter au plus 128 caractères.")]
+    if character_kinds(password) < 3:
+        return [
+            _(
+                "Mélangez au moins trois sortes de caractères : minuscules, majuscules, "
+                "chiffres, symboles."
+            )
+        ]
+    folded = _fold(password)
+    if any(len(_fold(word)) >= 3 and _fold(word) in folded for word in personal):
+        return [_("Le mot de passe ne doit contenir ni votre identifiant ni votre nom.")]
+    if provisional_hash and check_password(password, provisional_hash):
+        return [_("Choisissez un mot de passe différent du mot de passe provisoire.")]
+    letters = "".join(c for c in folded if c.isalpha())
+    common = folded in COMMON_PASSWORDS or letters in COMMON_PASSWORDS
+    if common or zxcvbn(password, user_inputs=personal)["score"] < MIN_GUESS_SCORE:
+        return [
+            _(
+                "Ce mot de passe est trop courant ou trop facile à deviner : évitez les mots "
+                "usuels, les suites (1234, azerty) et les dates."
+            )
+        ]
+    return []

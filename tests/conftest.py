@@ -21,6 +21,7 @@ from clients.lsu import create_app as create_lsu
 from idp import ROOT, create_app, schema
 from idp.extensions import db
 from tests.factories import Factory
+from tests.mailbox import Mailbox
 from tests.oidc_client import OIDCClient
 
 TEST_DATABASE_URL = os.environ.get("IDP_TEST_DATABASE_URL")
@@ -78,6 +79,15 @@ def _empty_tables() -> None:
 
 
 @pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on a free port, for the test's app (IDP_SMTP_URL points at it)."""
+    box = Mailbox()
+    box.controller.start()
+    yield box
+    box.controller.stop()
+
+
+@pytest.fixture
 def make_app(base_config: dict) -> Iterator:
     """Build apps with extra settings; their tables are emptied afterwards."""
     apps: list[Flask] = []
@@ -111,8 +121,8 @@ class Browser(FlaskClient):
 
 
 @pytest.fixture
-def app(make_app) -> Iterator[Flask]:
-    app = make_app()
+def app(make_app, mailbox: Mailbox) -> Iterator[Flask]:
+    app = make_app(SMTP_URL=mailbox.url)
     app.test_client_class = Browser
     with app.app_context():
         yield app

@@ -317,15 +317,18 @@ def test_login_hint_prefills_identifier_field(rp):
 # --- accounts that are not active: held on the activation page, never a code -----------------
 
 
-@pytest.mark.parametrize("status", ["provisional", "pending_email"])
-def test_inactive_account_lands_on_activation_and_never_gets_a_code(rp, factory, status):
+@pytest.mark.parametrize(
+    ("status", "heading"),
+    [("provisional", "Activez votre compte"), ("pending_email", "Consultez votre messagerie")],
+)
+def test_inactive_account_lands_on_activation_and_never_gets_a_code(rp, factory, status, heading):
     account, password = factory.account(status=status)
     response = rp.authorize()
     seen = walk(rp, rp.sign_in(account.identifier, password, response.location))
 
     assert urlsplit(seen[-2].location).path == "/activation"
     assert seen[-1].status_code == 200
-    assert "Activez votre compte" in page_text(seen[-1])
+    assert heading in page_text(seen[-1])
     assert not any(r.location and r.location.startswith(rp.redirect_uri) for r in seen)
     assert codes_issued() == 0
 

@@ -2,6 +2,7 @@
 
 from idp.models.accounts import Account, Child, Link, School
 from idp.models.audit import AuditEvent
+from idp.models.flows import Flow
 from idp.models.oauth import AuthorizationCode, Client, Token
 from idp.models.sessions import Interaction, LoginSession
 
@@ -11,6 +12,7 @@ __all__ = [
     "AuthorizationCode",
     "Child",
     "Client",
+    "Flow",
     "Interaction",
     "Link",
     "LoginSession",

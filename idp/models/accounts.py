@@ -18,6 +18,10 @@ LOCKED = "locked"  # too many failures; the school unlocks it (`idp accounts res
 DISABLED = "disabled"
 STATUSES = (PROVISIONAL, PENDING_EMAIL, ACTIVE, LOCKED, DISABLED)
 
+# Why an account is locked (shown to the help desk by `idp accounts show`).
+LOCKED_BIRTHDATE = "activation_birthdate_failures"
+LOCKED_NOT_GUARDIAN = "reported_not_guardian"
+
 
 class Account(db.Model):
     """A parent (legal representative) account."""
@@ -35,6 +39,8 @@ class Account(db.Model):
     provisional_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default=PROVISIONAL)
     locked_reason: Mapped[str | None] = mapped_column(String(64))
+    # Wrong child birth dates given at activation; at MAX_ACTIVATION_FAILURES the account locks.
+    activation_failures: Mapped[int] = mapped_column(default=0, server_default="0")
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     email_verified: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,137 @@
+"""The activation pages: the form, "check your mail", the mailed link, the wrong-child report.
+
+The gate (idp.flows.login) holds a signed-in provisional or pending account here, whatever URL
+it asks for. When the mailed link is followed in the browser that holds the teleservice's
+pending request, the request resumes and the parent lands back on the teleservice.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from idp import sessions
+from idp.extensions import limiter
+from idp.flows.activation import service
+from idp.flows.activation.forms import ActivationForm, ConfirmForm, EmailForm
+from idp.models.accounts import PENDING_EMAIL, PROVISIONAL
+from idp.oidc import interactions
+
+bp = Blueprint("activation", __name__, url_prefix="/activation")
+
+
+def _account_key() -> str:
+    account = sessions.current_account()
+    return f"activation-mail:{account.id if account else 'none'}"
+
+
+@bp.route("", methods=["GET", "POST"])
+def required() -> Response | str | tuple[str, int]:
+    account = sessions.current_account()
+    if account is None:
+        return redirect(url_for("login.login"))
+    if account.status == PENDING_EMAIL:
+        return _check_mail(account)
+    if account.status != PROVISIONAL:
+        return _continue()
+    form = ActivationForm()
+    status = 200
+    if form.validate_on_submit():
+        result = service.activate(
+            account, form.email.data, form.new_password.data, form.child_birthdate.data
+        )
+        if result.outcome == service.LOCKED_NOW:
+            sessions.sign_out()
+            return render_template("activation/locked.html"), 403
+        if result.outcome in (service.PENDING, service.ALREADY):
+            return _check_mail(account, mail_sent=result.mail_sent)
+        for name, messages in result.errors.items():
+            getattr(form, name).errors = [*getattr(form, name).errors, *messages]
+    if form.errors:
+        status = 400
+    child = service.child_to_confirm(account)
+    page = render_template("activation/form.html", form=form, account=account, child=child)
+    return page, status
+
+
+def _check_mail(account, mail_sent: bool = True, email_form: EmailForm | None = None):
+    page = render_template(
+        "activation/check_mail.html",
+        account=account,
+        mail_sent=mail_sent,
+        email_form=email_form or EmailForm(formdata=None),
+        resend_form=ConfirmForm(formdata=None),
+    )
+    return page, (200 if mail_sent else 503)
+
+
+@bp.post("/resend")
+@limiter.limit("3 per 10 minutes;10 per day", key_func=_account_key)
+def resend() -> Response | str | tuple[str, int]:
+    account = sessions.current_account()
+    if account is None or account.status != PENDING_EMAIL or not ConfirmForm().validate():
+        return redirect(url_for("activation.required"))
+    result = service.resend(account)
+    return _check_mail(account, mail_sent=result.mail_sent)
+
+
+@bp.post("/email")
+@limiter.limit("3 per 10 minutes;10 per day", key_func=_account_key)
+def change_email() -> Response | str | tuple[str, int]:
+    account = sessions.current_account()
+    if account is None or account.status != PENDING_EMAIL:
+        return redirect(url_for("activation.required"))
+    form = EmailForm()
+    if not form.validate():
+        page, _status = _check_mail(account, email_form=form)
+        return page, 400
+    result = service.resend(account, email=form.email.data)
+    return _check_mail(account, mail_sent=result.mail_sent)
+
+
+@bp.post("/not-guardian")
+def not_guardian() -> Response | str | tuple[str, int]:
+    account = sessions.current_account()
+    if account is None or not ConfirmForm().validate():
+        return redirect(url_for("activation.required"))
+    if service.report_not_guardian(account):
+        sessions.sign_out()
+        return render_template("activation/reported.html")
+    return redirect(url_for("activation.required"))
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str) -> Response | str | tuple[str, int]:
+    result = service.confirm(token)
+    if result.outcome == service.CONFIRMED:
+        return _continue(confirmed_id=result.account.id)
+    messages = {
+        service.UNKNOWN_LINK: _("Ce lien n'est pas valide. Vérifiez qu'il a été copié en entier."),
+        service.EXPIRED_LINK: _("Ce lien a expiré."),
+        service.REPLACED_LINK: _("Un lien plus récent vous a été envoyé : utilisez le dernier."),
+        service.USED_LINK: _("Ce lien a déjà servi."),
+    }
+    account = result.account
+    active = account is not None and account.is_active
+    page = render_template(
+        "activation/link_problem.html", message=messages[result.outcome], active=active
+    )
+    return page, 200 if active else 400
+
+
+def _continue(confirmed_id: int | None = None) -> Response | str:
+    """Back to the waiting teleservice when this browser is the one that started there.
+
+    After a confirmation (``confirmed_id``), only a browser signed in to that same account
+    resumes; any other sees the confirmation page and signs in.
+    """
+    login_session = sessions.current_session()
+    mine = login_session is not None and confirmed_id in (None, login_session.account_id)
+    if mine and login_session.account.is_active:
+        waiting = interactions.peek(session.get("interaction"), sessions.browser_id())
+        if waiting is not None:
+            return redirect(url_for("oidc.resume", interaction_id=waiting.id))
+        if confirmed_id is None:
+            return redirect(url_for("portal.home"))
+    return render_template("activation/confirmed.html", signed_in=mine)

@@ -1,0 +1,70 @@
+"""Mailed links: a random token (256 bits) for the mail, its keyed hash in a Flow row.
+
+A link works once (a conditional update SENT → DONE) and until its expiry; a newer link of the
+same kind for the same account cancels the older ones.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from idp.extensions import db
+from idp.models import Account, Flow
+from idp.models.base import utcnow
+from idp.models.flows import CANCELLED, DONE, SENT
+from idp.passwords import secret_hash
+
+
+def create(kind: str, account: Account, email: str | None, ttl: int) -> tuple[Flow, str]:
+    """A new link; older live links of the kind are cancelled. The caller commits."""
+    cancel_all(account, kind)
+    token = secrets.token_urlsafe(32)
+    flow = Flow(
+        kind=kind,
+        account_id=account.id,
+        token_hash=secret_hash(token),
+        email=email,
+        expires_at=utcnow() + timedelta(seconds=ttl),
+    )
+    db.session.add(flow)
+    return flow, token
+
+
+def find(token: str, kind: str) -> Flow | None:
+    if not token or len(token) > 128:
+        return None
+    return db.session.scalar(select(Flow).filter_by(token_hash=secret_hash(token), kind=kind))
+
+
+def is_expired(flow: Flow) -> bool:
+    return flow.expires_at < utcnow()
+
+
+def use(flow: Flow) -> bool:
+    """Spend the link; True for the one call that did (two clicks at once: one wins)."""
+    result = db.session.execute(
+        update(Flow)
+        .where(Flow.id == flow.id, Flow.state == SENT, Flow.expires_at >= utcnow())
+        .values(state=DONE, used_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+def cancel_all(account: Account, kind: str) -> None:
+    db.session.execute(
+        update(Flow)
+        .where(Flow.account_id == account.id, Flow.kind == kind, Flow.state == SENT)
+        .values(state=CANCELLED)
+    )
+
+
+def last_sent(account: Account, kind: str) -> Flow | None:
+    return db.session.scalar(
+        select(Flow)
+        .filter_by(account_id=account.id, kind=kind)
+        .order_by(Flow.created_at.desc())
+        .limit(1)
+    )
