@@ -9,7 +9,6 @@ from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Leng
 
 from idp.passwords import MAX_LENGTH
 
-EMAIL_HINT = _l("Une adresse que vous consultez : nous y enverrons un lien de confirmation.")
 
 
 class BirthdateField(DateField):
