@@ -3,7 +3,7 @@
 from idp.models.accounts import Account, Child, Link, School
 from idp.models.audit import AuditEvent
 from idp.models.flows import Flow
-from idp.models.oauth import AuthorizationCode, Client, Token
+from idp.models.oauth import AuthorizationCode, Client, InitialAccessToken, Token
 from idp.models.sessions import Interaction, LoginSession
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "Child",
     "Client",
     "Flow",
+    "InitialAccessToken",
     "Interaction",
     "Link",
     "LoginSession",

@@ -41,6 +41,12 @@ class Account(db.Model):
     locked_reason: Mapped[str | None] = mapped_column(String(64))
     # Wrong child birth dates given at activation; at MAX_ACTIVATION_FAILURES the account locks.
     activation_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Brute-force protection of the password (CNIL 2022): failures in a row, the moment the
+    # next try is allowed, and the failures of the current 24-hour window.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failure_window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failures_in_window: Mapped[int] = mapped_column(default=0, server_default="0")
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     email_verified: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -33,6 +33,8 @@ class Client(db.Model, OAuth2ClientMixin):
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id = mapped_column(String(48), unique=True, nullable=False)
     client_secret = mapped_column(String(120))  # keyed hash; NULL for public clients
+    # RFC 7592: the keyed hash of the token that manages this registration (dynamic clients).
+    registration_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     @property
     def name(self) -> str:
@@ -109,3 +111,15 @@ class Token(db.Model, OAuth2TokenMixin):
 
     def get_client(self) -> Client | None:
         return db.session.scalar(db.select(Client).filter_by(client_id=self.client_id))
+
+
+class InitialAccessToken(db.Model):
+    """RFC 7591 §3: what an administrator's tool presents to register a client. Single use."""
+
+    __tablename__ = "initial_access_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[int] = mapped_column(Integer, default=lambda: int(time.time()))
+    expires_at: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[int | None] = mapped_column(Integer)
