@@ -15,7 +15,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, render_template
+from flask import current_app, render_template, url_for
 
 from idp.models.base import random_id
 
@@ -26,6 +26,12 @@ SMTP_TIMEOUT = 10
 
 class MailError(Exception):
     """The mail could not be handed to the SMTP server."""
+
+
+def provider_url(endpoint: str, **values) -> str:
+    """A link for a mail, on the issuer's address: never the Host header of the request that
+    happened to send it (an internal name behind the load balancer, or a forged one)."""
+    return current_app.config["ISSUER"] + url_for(endpoint, **values)
 
 
 def mask(address: str) -> str:

@@ -129,7 +129,10 @@ def policy_problems(password: str, personal: list[str], provisional_hash: str | 
         return [_("Choisissez un mot de passe différent du mot de passe provisoire.")]
     letters = "".join(c for c in folded if c.isalpha())
     common = folded in COMMON_PASSWORDS or letters in COMMON_PASSWORDS
-    if common or zxcvbn(password, user_inputs=personal)["score"] < MIN_GUESS_SCORE:
+    if (
+        common
+        or zxcvbn(password, user_inputs=personal, max_length=MAX_LENGTH)["score"] < MIN_GUESS_SCORE
+    ):
         return [
             _(
                 "Ce mot de passe est trop courant ou trop facile à deviner : évitez les mots "

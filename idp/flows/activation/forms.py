@@ -10,7 +10,6 @@ from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Leng
 from idp.passwords import MAX_LENGTH
 
 
-
 class BirthdateField(DateField):
     """`YYYY-MM-DD` (what a date picker sends) or `JJ/MM/AAAA` (what people type)."""
 

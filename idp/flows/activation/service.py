@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import update
 
@@ -58,6 +58,11 @@ def child_to_confirm(account: Account) -> Child | None:
     return children[0] if children else None
 
 
+def _wrong_birthdate(account: Account, birthdate: date) -> bool:
+    child = child_to_confirm(account)
+    return child is None or birthdate != child.birthdate
+
+
 def _move(account: Account, expected: str, **values) -> bool:
     """Change the account where its status is still `expected`; True if this call did."""
     result = db.session.execute(
@@ -78,24 +83,31 @@ def _count_wrong_birthdate(account: Account) -> str | None:
     return LOCKED_NOW
 
 
-def activate(account: Account, email: str, password: str, birthdate: date) -> Result:
-    """Check everything in one go; on success the new password holds at once and the mail goes."""
+def activate(
+    account: Account,
+    email: str | None,
+    password: str | None,
+    birthdate: date | None,
+    form_valid: bool = True,
+) -> Result:
+    """Check everything in one submit; on success the new password holds at once and the mail
+    goes. The form checked syntax (``form_valid``): the password rules and the birth date are
+    checked here all the same, so that every error shows at once and a wrong date counts."""
     if account.status != PROVISIONAL:
         return Result(ALREADY, account=account)
     errors: dict[str, list[str]] = {}
-    child = child_to_confirm(account)
     personal = [account.identifier, account.given_name, account.family_name]
-    problems = policy_problems(password, personal, account.password_hash)
+    problems = policy_problems(password, personal, account.password_hash) if password else []
     if problems:
         errors["new_password"] = problems
-    if child is None or birthdate != child.birthdate:
+    if birthdate is not None and _wrong_birthdate(account, birthdate):
         errors["child_birthdate"] = [_("Cette date ne correspond pas à celle que l'école connaît.")]
         if _count_wrong_birthdate(account) == LOCKED_NOW:
             db.session.commit()
             return Result(LOCKED_NOW, account=account)
         remaining = MAX_BIRTHDATE_FAILURES - account.activation_failures
         errors["child_birthdate"].append(_("Essais restants : %(n)d.", n=remaining))
-    if errors:
+    if errors or not form_valid or not (email and password and birthdate):
         db.session.commit()  # the failure count, if any
         return Result(INVALID, errors=errors, account=account)
     applied = _move(
@@ -131,7 +143,7 @@ def _send_link(account: Account, token: str) -> bool:
             "activation",
             subject=_("Confirmez votre adresse électronique"),
             account=account,
-            link=url_for("activation.confirm", token=token, _external=True),
+            link=mail.provider_url("activation.confirm", token=token),
             hours=current_app.config["ACTIVATION_LINK_TTL"] // 3600,
         )
     except mail.MailError:
@@ -144,7 +156,7 @@ def resend(account: Account, email: str | None = None) -> Result:
     """A new link (the older ones stop working), to the same or a corrected address."""
     if account.status != PENDING_EMAIL:
         return Result(ALREADY, account=account)
-    if email is not None and email.strip() != account.email:
+    if email is not None and email.strip().casefold() != (account.email or "").casefold():
         if not _move(account, PENDING_EMAIL, email=email.strip()):
             db.session.rollback()
             return Result(ALREADY, account=account)

@@ -37,9 +37,14 @@ def required() -> Response | str | tuple[str, int]:
         return _continue()
     form = ActivationForm()
     status = 200
-    if form.validate_on_submit():
+    if form.is_submitted():  # CSRFProtect has checked the token before this view
+        form.validate()
         result = service.activate(
-            account, form.email.data, form.new_password.data, form.child_birthdate.data
+            account,
+            form.email.data if not form.email.errors else None,
+            form.new_password.data,
+            form.child_birthdate.data if not form.child_birthdate.errors else None,
+            form_valid=not form.errors,
         )
         if result.outcome == service.LOCKED_NOW:
             sessions.sign_out()

@@ -1,0 +1,693 @@
+"""Each rule of the first-login activation (issue 3), one test apiece.
+
+Every test drives the pages as a parent's browser would (the school's letter, the login page, the
+activation form, the mail that really arrived over SMTP, its link) and then checks both what the
+parent sees (status, French text, each error beside its own field) and what the database holds.
+The child whose birth date is asked is the first of tests/factories.py: Noé, born 2016-02-14.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import secrets
+from datetime import timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dns.resolver
+import pytest
+
+from idp.extensions import db
+from idp.models import AuditEvent, Flow, LoginSession
+from idp.models.base import utcnow
+from idp.passwords import policy_problems, secret_hash
+from idp.provisioning.accounts import describe_account
+from tests.conftest import Browser
+from tests.mailbox import html_of, links_in, text_of
+from tests.oidc_client import OIDCClient, csrf_token
+
+EMAIL = "anais@example.org"
+NEW_PASSWORD = "Trousse-Verte-88"
+BIRTHDATE = "14/02/2016"  # Noé's
+WRONG_BIRTHDATE = "15/02/2016"
+# 64 characters of accented French: 80 bytes in UTF-8, beyond bcrypt's 72.
+UNICODE_PASSWORD = "Ça été une très belle journée à l'école, vive les vacances d'été"
+# 100 characters: a passphrase.
+PASSPHRASE = (
+    "Le chat de la voisine dort sur le toit du garage depuis lundi, "
+    "et personne ne sait pourquoi, 2026 !!"
+)
+OUTBOX = Path(__file__).resolve().parent.parent / "instance" / "outbox"
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def page(response) -> str:
+    """The page's text as the parent reads it (HTML entities decoded)."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def errors_beside(response, name: str) -> list[str]:
+    """The error messages rendered right after the field `name`, before the next field."""
+    raw = response.get_data(as_text=True)
+    start = raw.index(f'name="{name}"')
+    following = re.compile(r"<label|<button").search(raw, start)
+    segment = raw[start : following.start() if following else len(raw)]
+    pattern = rf'<span class="error" id="{name}-error">(.*?)</span>'
+    return [html.unescape(message) for message in re.findall(pattern, segment)]
+
+
+def sign_in(browser, identifier: str, password: str):
+    return OIDCClient(browser, "", None, "").sign_in(identifier, password)
+
+
+def letter(factory, **options):
+    """A provisional account as the school's letter hands it over, and the letter's password."""
+    return factory.account(status="provisional", email=None, **options)
+
+
+def signed_in_letter(browser, factory, **options):
+    account, password = letter(factory, **options)
+    assert sign_in(browser, account.identifier, password).status_code == 302
+    return account, password
+
+
+def submit(browser, **fields):
+    """The activation form, filled in rightly unless a field is given."""
+    form = browser.get("/activation")
+    data = {
+        "email": EMAIL,
+        "new_password": NEW_PASSWORD,
+        "new_password_confirm": NEW_PASSWORD,
+        "child_birthdate": BIRTHDATE,
+        "csrf_token": csrf_token(form.get_data(as_text=True)),
+    }
+    data.update(fields)
+    return browser.post("/activation", data=data)
+
+
+def press(browser, action: str, **fields):
+    """A button of the activation page ("Renvoyer le message", "Corriger l'adresse"…)."""
+    current = browser.get("/activation")
+    data = {"csrf_token": csrf_token(current.get_data(as_text=True)), **fields}
+    return browser.post(action, data=data)
+
+
+def link_path(mailbox, address: str = EMAIL) -> str:
+    """The path of the only link of the last mail to `address`."""
+    (link,) = links_in(mailbox.last_to(address))
+    return urlsplit(link).path
+
+
+def activated(browser, factory, mailbox, **fields):
+    """A letter signed in and the form sent: the account is pending_email, the mail out."""
+    account, password = signed_in_letter(browser, factory)
+    response = submit(browser, **fields)
+    assert response.status_code == 200, page(response)
+    return account, password, link_path(mailbox, fields.get("email", EMAIL))
+
+
+def reloaded(account):
+    db.session.refresh(account)
+    return account
+
+
+def flows_of(account) -> list[Flow]:
+    return list(db.session.scalars(db.select(Flow).filter_by(account_id=account.id)))
+
+
+def events_of(account) -> list[AuditEvent]:
+    query = db.select(AuditEvent).filter_by(account_id=account.id).order_by(AuditEvent.id)
+    return list(db.session.scalars(query))
+
+
+def signed_out(browser, account) -> bool:
+    """No live session in the browser, and the account's sessions ended in the database."""
+    sessions = db.session.scalars(db.select(LoginSession).filter_by(account_id=account.id))
+    ended = all(s.ended_at is not None for s in sessions)
+    held = browser.get("/activation")
+    return ended and held.status_code == 302 and urlsplit(held.location).path == "/login"
+
+
+def other_browser(browser):
+    return browser.application.test_client()
+
+
+def assert_unchanged_letter(account, password_hash: str, failures: int = 0) -> None:
+    account = reloaded(account)
+    assert account.status == "provisional"
+    assert account.email is None
+    assert account.password_hash == password_hash
+    assert account.activation_failures == failures
+    assert flows_of(account) == []
+
+
+@pytest.fixture
+def outbox_files():
+    """The .eml files this test adds to instance/outbox/ (found by their recipient), removed
+    afterwards; other files there, maybe other engineers' runs, are left alone."""
+    before = set(OUTBOX.glob("*.eml")) if OUTBOX.exists() else set()
+    found: list[Path] = []
+
+    def created(address: str) -> list[Path]:
+        fresh = [p for p in OUTBOX.glob("*.eml") if p not in before]
+        found.extend(p for p in fresh if address in p.read_text() and p not in found)
+        return [p for p in found if p.exists()]
+
+    yield created
+    for path in found:
+        path.unlink(missing_ok=True)
+
+
+# --- 1. everything checked in one submit ----------------------------------------------------
+
+
+def test_one_submit_shows_every_error_beside_its_own_field(browser, factory, mailbox):
+    account, _ = signed_in_letter(browser, factory)
+    hash_before = account.password_hash
+
+    response = submit(
+        browser,
+        email="anais@@example.org",
+        new_password="Court-1a",
+        new_password_confirm="Autre-Chose-2026",
+        child_birthdate=WRONG_BIRTHDATE,
+    )
+
+    assert response.status_code == 400
+    assert "n'est pas valide" in " ".join(errors_beside(response, "email"))
+    assert "au moins 12 caractères" in " ".join(errors_beside(response, "new_password"))
+    assert "pas identiques" in " ".join(errors_beside(response, "new_password_confirm"))
+    birthdate_errors = " ".join(errors_beside(response, "child_birthdate"))
+    assert "ne correspond pas" in birthdate_errors and "Essais restants : 4." in birthdate_errors
+    raw = response.get_data(as_text=True)
+    assert 'value="anais@@example.org"' in raw  # the address typed is kept
+    assert "Court-1a" not in raw and "Autre-Chose-2026" not in raw  # never a password
+    assert_unchanged_letter(account, hash_before, failures=1)  # only the wrong date counted
+    assert mailbox.messages == []
+
+
+# --- 2. password policy ---------------------------------------------------------------------
+
+REFUSED_PASSWORDS = [
+    pytest.param(lambda a: "Soleil-2026", {}, "au moins 12 caractères", id="11-characters"),
+    pytest.param(lambda a: "soleilvertpluie42", {}, "trois sortes", id="two-kinds"),
+    # A two-letter family name is not checked on its own: only the identifier catches this one.
+    pytest.param(
+        lambda a: f"Xylophone-{a.identifier.upper()}!",
+        {"family_name": "Ly"},
+        "ni votre identifiant ni votre nom",
+        id="identifier",
+    ),
+    pytest.param(
+        lambda a: "Lefèvre-Soleil-2026!", {}, "ni votre identifiant ni votre nom", id="name"
+    ),
+    pytest.param(
+        lambda a: "Lefevre-Soleil-2026!",
+        {},
+        "ni votre identifiant ni votre nom",
+        id="name-without-accents",
+    ),
+    pytest.param(lambda a: "Azerty123456!", {}, "trop courant", id="azerty"),
+    pytest.param(lambda a: "Motdepasse2024!", {}, "trop courant", id="motdepasse"),
+    pytest.param(lambda a: ("Aa1!" * 40)[:129], {}, "au plus 128 caractères", id="129-characters"),
+]
+
+
+@pytest.mark.parametrize(("make_password", "options", "message"), REFUSED_PASSWORDS)
+def test_password_policy_refuses(browser, factory, mailbox, make_password, options, message):
+    account, _ = signed_in_letter(browser, factory, **options)
+    hash_before = account.password_hash
+    password = make_password(account)
+
+    response = submit(browser, new_password=password, new_password_confirm=password)
+
+    assert response.status_code == 400
+    assert message in " ".join(errors_beside(response, "new_password"))
+    assert password not in response.get_data(as_text=True)
+    assert_unchanged_letter(account, hash_before)
+    assert mailbox.messages == []
+
+
+def test_the_letters_password_cannot_be_kept(app, browser, factory, mailbox):
+    letter_password = "Cartable-Rouge-2026"
+    account, _ = signed_in_letter(browser, factory, password=letter_password)
+    personal = [account.identifier, account.given_name, account.family_name]
+    with app.test_request_context():
+        assert policy_problems(letter_password, personal, None) == []  # good but for this rule
+    hash_before = account.password_hash
+
+    response = submit(browser, new_password=letter_password, new_password_confirm=letter_password)
+
+    assert response.status_code == 400
+    assert "différent du mot de passe provisoire" in " ".join(
+        errors_beside(response, "new_password")
+    )
+    assert_unchanged_letter(account, hash_before)
+
+
+LONG_PASSWORDS = [
+    pytest.param(UNICODE_PASSWORD, id="unicode-64"),
+    pytest.param(PASSPHRASE, id="passphrase-100"),
+]
+
+
+@pytest.mark.parametrize("password", LONG_PASSWORDS)
+def test_long_unicode_passwords_are_accepted_and_count_whole(browser, factory, mailbox, password):
+    assert len(password) in (64, 100) and len(password.encode()) > 72
+    chosen = {"new_password": password, "new_password_confirm": password}
+    account, _, link = activated(browser, factory, mailbox, **chosen)
+    assert browser.get(link).status_code == 200
+    assert reloaded(account).status == "active"
+
+    signed = sign_in(other_browser(browser), account.identifier, password)
+    assert signed.status_code == 302 and urlsplit(signed.location).path == "/"
+    # Differing only in the last character, past bcrypt's 72 bytes: must not sign in.
+    differing = password[:-1] + "#"
+    refused = sign_in(other_browser(browser), account.identifier, differing)
+    assert refused.status_code == 401
+    assert "Identifiant ou mot de passe incorrect" in page(refused)
+
+
+# --- 3. email -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("address", ["anais@", "anais@@example.org", "anais example.org"])
+def test_email_syntax_is_checked(browser, factory, mailbox, address):
+    account, _ = signed_in_letter(browser, factory)
+    hash_before = account.password_hash
+
+    response = submit(browser, email=address)
+
+    assert response.status_code == 400
+    assert "n'est pas valide" in " ".join(errors_beside(response, "email"))
+    assert_unchanged_letter(account, hash_before)
+    assert mailbox.messages == []
+
+
+def test_email_is_stored_as_given(browser, factory, mailbox):
+    address = "Anais.Lefevre@Example.ORG"
+    account, _, _ = activated(browser, factory, mailbox, email=address)
+    assert reloaded(account).email == address
+    assert mailbox.last_to(address)["To"] == address
+
+
+def test_email_check_makes_no_dns_lookup(browser, factory, mailbox, monkeypatch):
+    address = "x@nonexistent-domain-for-tests.example"
+    lookups = []
+
+    def refuse(*args, **kwargs):
+        lookups.append(args)
+        raise dns.resolver.NXDOMAIN
+
+    monkeypatch.setattr(dns.resolver.Resolver, "resolve", refuse)
+    monkeypatch.setattr(dns.resolver, "resolve", refuse)
+    account, _, _ = activated(browser, factory, mailbox, email=address)
+
+    assert lookups == []
+    assert reloaded(account).status == "pending_email" and account.email == address
+
+
+# --- 4. birth date --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["14/02/2016", "2016-02-14"])
+def test_birth_date_in_either_format_is_accepted(browser, factory, mailbox, typed):
+    account, _, _ = activated(browser, factory, mailbox, child_birthdate=typed)
+    assert reloaded(account).status == "pending_email"
+
+
+@pytest.mark.parametrize("typed", ["31/02/2016", "hier"])
+def test_unreadable_birth_date_is_a_format_error_not_an_attempt(browser, factory, mailbox, typed):
+    account, _ = signed_in_letter(browser, factory)
+    hash_before = account.password_hash
+
+    response = submit(browser, child_birthdate=typed)
+
+    assert response.status_code == 400
+    assert "JJ/MM/AAAA" in " ".join(errors_beside(response, "child_birthdate"))
+    assert "Essais restants" not in page(response)
+    assert f'value="{typed}"' in response.get_data(as_text=True)  # kept, to correct it
+    assert_unchanged_letter(account, hash_before, failures=0)
+
+
+def test_wrong_birth_date_counts_and_says_how_many_tries_remain(browser, factory, mailbox):
+    account, _ = signed_in_letter(browser, factory)
+    hash_before = account.password_hash
+
+    first = submit(browser, child_birthdate=WRONG_BIRTHDATE)
+    second = submit(browser, child_birthdate="2016-02-13")
+
+    assert first.status_code == second.status_code == 400
+    assert "Essais restants : 4." in errors_beside(first, "child_birthdate")
+    assert "Essais restants : 3." in errors_beside(second, "child_birthdate")
+    assert_unchanged_letter(account, hash_before, failures=2)
+    assert [e.event for e in events_of(account)].count("activation_birthdate_wrong") == 2
+
+
+def test_fifth_wrong_birth_date_locks_the_account(browser, factory, mailbox):
+    account, letter_password = signed_in_letter(browser, factory)
+    for _ in range(4):
+        assert submit(browser, child_birthdate=WRONG_BIRTHDATE).status_code == 400
+
+    response = submit(browser, child_birthdate=WRONG_BIRTHDATE)
+
+    assert response.status_code == 403
+    assert "directeur" in page(response) and "bloqué" in page(response)
+    account = reloaded(account)
+    assert account.status == "locked"
+    assert account.locked_reason == "activation_birthdate_failures"
+    assert account.activation_failures == 5
+    assert signed_out(browser, account)
+    # The letter's password is still the only one (the new one was never applied): locked.
+    again = sign_in(browser, account.identifier, letter_password)
+    assert again.status_code == 401
+    assert "Votre compte est bloqué" in page(again) and "directeur" in page(again)
+    assert sign_in(browser, account.identifier, NEW_PASSWORD).status_code == 401
+    assert mailbox.messages == []
+
+
+def test_right_birth_date_after_four_wrong_ones_succeeds_and_resets_the_count(
+    browser, factory, mailbox
+):
+    account, _ = signed_in_letter(browser, factory)
+    for _ in range(4):
+        submit(browser, child_birthdate=WRONG_BIRTHDATE)
+    assert reloaded(account).activation_failures == 4
+
+    response = submit(browser)
+
+    assert response.status_code == 200 and "Consultez votre messagerie" in page(response)
+    account = reloaded(account)
+    assert account.status == "pending_email" and account.activation_failures == 0
+
+
+# --- 5. provisional password expiry ---------------------------------------------------------
+
+
+def test_expired_letter_password_is_refused_with_the_next_step(browser, factory, mailbox):
+    account, password = factory.account(status="provisional", email=None, provisional_expired=True)
+
+    response = sign_in(browser, account.identifier, password)
+
+    assert response.status_code == 401
+    assert "mot de passe provisoire a expiré" in page(response)
+    assert "nouveau courrier à l'école" in page(response)
+    held = browser.get("/activation")
+    assert held.status_code == 302 and urlsplit(held.location).path == "/login"
+    assert db.session.scalars(db.select(LoginSession).filter_by(account_id=account.id)).all() == []
+
+
+# --- 6. links -------------------------------------------------------------------------------
+
+
+def test_link_token_is_random_and_only_its_keyed_hash_is_stored(browser, factory, mailbox):
+    account, _, link = activated(browser, factory, mailbox)
+    token = link.rsplit("/", 1)[-1]
+
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22,}", token)  # at least 128 bits, url-safe
+    (flow,) = flows_of(account)
+    assert flow.token_hash != token and flow.token_hash == secret_hash(token)
+    stored = " ".join(str(value) for value in (flow.id, flow.kind, flow.email, flow.token_hash))
+    assert token not in stored
+
+
+def test_link_used_twice_says_so_and_offers_to_sign_in(browser, factory, mailbox):
+    account, _, link = activated(browser, factory, mailbox)
+    assert browser.get(link).status_code == 200
+
+    again = other_browser(browser).get(link)
+
+    assert again.status_code == 200
+    assert "Ce lien a déjà servi" in page(again)
+    assert 'href="/login"' in again.get_data(as_text=True)
+    assert reloaded(account).status == "active"
+
+
+def test_expired_link_is_refused_and_the_account_stays_pending(browser, factory, mailbox):
+    account, _, link = activated(browser, factory, mailbox)
+    (flow,) = flows_of(account)
+    flow.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+
+    response = other_browser(browser).get(link)
+
+    assert response.status_code == 400
+    assert "Ce lien a expiré." in page(response)
+    assert 'href="/login"' in response.get_data(as_text=True)  # the next step
+    account = reloaded(account)
+    assert account.status == "pending_email" and not account.email_verified
+
+
+def test_garbage_link_is_refused(browser):
+    response = browser.get("/activation/confirm/pas-un-vrai-lien")
+    assert response.status_code == 400
+    assert "Ce lien n'est pas valide" in page(response)
+
+
+def test_after_a_resend_the_older_link_points_to_the_newer_one(browser, factory, mailbox):
+    account, _, older = activated(browser, factory, mailbox)
+    assert press(browser, "/activation/resend").status_code == 200
+    newer = link_path(mailbox)
+    assert newer != older
+
+    replaced = other_browser(browser).get(older)
+    assert replaced.status_code == 400
+    assert "Un lien plus récent vous a été envoyé" in page(replaced)
+    assert reloaded(account).status == "pending_email"
+
+    assert other_browser(browser).get(newer).status_code == 200
+    assert reloaded(account).status == "active"
+
+
+# --- 7. pending_email -----------------------------------------------------------------------
+
+
+def test_pending_account_signing_in_sees_check_your_mail_never_a_code(rp, factory, mailbox):
+    account, _, _ = activated(rp.browser, factory, mailbox)
+    later = OIDCClient(other_browser(rp.browser), rp.client_id, rp.client_secret, rp.redirect_uri)
+
+    start = later.authorize()
+    assert urlsplit(start.location).path == "/login"
+    response = later.follow(later.sign_in(account.identifier, NEW_PASSWORD, start.location))
+
+    assert response.status_code == 200  # no redirect at all, let alone to the teleservice
+    assert "Consultez votre messagerie" in page(response)
+    assert "Renvoyer le message" in page(response) and "Corriger l'adresse" in page(response)
+    assert "code_issued" not in [e.event for e in events_of(account)]
+
+
+def test_resend_sends_a_second_mail(browser, factory, mailbox):
+    activated(browser, factory, mailbox)
+
+    response = press(browser, "/activation/resend")
+
+    assert response.status_code == 200 and EMAIL in page(response)
+    assert len(mailbox.to(EMAIL)) == 2
+
+
+def test_correcting_the_address_sends_there_and_retires_the_old_link(browser, factory, mailbox):
+    account, _, old_link = activated(browser, factory, mailbox)
+    corrected = "anais.lefevre@example.net"
+
+    response = press(browser, "/activation/email", email=corrected)
+
+    assert response.status_code == 200 and corrected in page(response)
+    assert reloaded(account).email == corrected
+    new_link = link_path(mailbox, corrected)
+    assert "plus récent" in page(other_browser(browser).get(old_link))
+    assert other_browser(browser).get(new_link).status_code == 200
+    account = reloaded(account)
+    assert account.status == "active" and account.email == corrected and account.email_verified
+
+
+def test_resend_is_rate_limited(browser, factory, mailbox):
+    activated(browser, factory, mailbox)
+    for _ in range(3):
+        assert press(browser, "/activation/resend").status_code == 200
+
+    response = press(browser, "/activation/resend")
+
+    assert response.status_code == 429
+    assert "Trop de tentatives" in page(response)
+    assert int(response.headers["Retry-After"]) > 0
+    assert len(mailbox.to(EMAIL)) == 4  # the first one and three resends
+
+
+# --- 8. mail content ------------------------------------------------------------------------
+
+
+def test_mail_is_french_in_text_and_html_with_exactly_one_link(app, browser, factory, mailbox):
+    activated(browser, factory, mailbox)
+    mail = mailbox.last_to(EMAIL)
+
+    assert mail["Subject"] == "Confirmez votre adresse électronique"
+    assert "Bonjour Anaïs Lefèvre" in text_of(mail) and "Bonjour Anaïs Lefèvre" in html_of(mail)
+    assert len(links_in(mail)) == 1  # the action link, the same in both parts
+    issuer_host = urlsplit(app.config["ISSUER"]).hostname
+    assert mail["From"] == f"ne-pas-repondre@{issuer_host}"
+
+
+def test_mail_link_points_to_the_issuer(app, browser, factory, mailbox):
+    activated(browser, factory, mailbox)
+    (link,) = links_in(mailbox.last_to(EMAIL))
+    issuer = urlsplit(app.config["ISSUER"])
+    assert (urlsplit(link).scheme, urlsplit(link).netloc) == (issuer.scheme, issuer.netloc)
+
+
+# --- 9. mail server down --------------------------------------------------------------------
+
+
+def test_mail_server_down_keeps_the_activation_and_offers_to_resend(make_app, factory, caplog):
+    down = make_app(SMTP_URL="smtp://127.0.0.1:1")  # nothing listens there
+    down.test_client_class = Browser
+    browser = down.test_client()
+    account, _ = signed_in_letter(browser, factory)
+
+    response = submit(browser)
+
+    assert response.status_code == 503
+    assert "n'a pas pu être envoyé" in page(response) and "Renvoyer le message" in page(response)
+    account = reloaded(account)
+    assert account.status == "pending_email" and account.email == EMAIL
+    assert len(flows_of(account)) == 1
+    events = [e.event for e in events_of(account)]
+    assert "activation_submitted" in events and "activation_mail_sent" not in events
+    logged = " ".join(r.getMessage() for r in caplog.records if r.name == "idp.mail")
+    assert "not sent" in logged and EMAIL not in logged  # the address masked in logs
+
+
+# --- 10. no SMTP configured -----------------------------------------------------------------
+
+
+def test_without_smtp_the_mail_goes_to_the_outbox_and_its_link_is_logged(
+    make_app, factory, caplog, outbox_files
+):
+    local = make_app(SMTP_URL=None)
+    local.test_client_class = Browser
+    browser = local.test_client()
+    address = f"outbox-{secrets.token_hex(4)}@example.org"
+    account, letter_password = signed_in_letter(browser, factory)
+    caplog.set_level(logging.WARNING, logger="idp.mail")
+
+    response = submit(browser, email=address)
+
+    assert response.status_code == 200
+    assert Path(local.instance_path) / "outbox" == OUTBOX
+    (written,) = outbox_files(address)
+    mail = message_from_bytes(written.read_bytes(), policy=policy.default)
+    assert mail["To"] == address
+    (link,) = links_in(mail)
+    logged = " ".join(r.getMessage() for r in caplog.records if r.name == "idp.mail")
+    assert link in logged
+    assert NEW_PASSWORD not in logged and letter_password not in logged
+    assert browser.get(urlsplit(link).path).status_code == 200
+    assert reloaded(account).status == "active"
+
+
+# --- 11. wrong child ------------------------------------------------------------------------
+
+
+def test_parent_reports_not_being_the_childs_guardian(browser, factory, mailbox):
+    account, _ = signed_in_letter(browser, factory)
+    child_ref = account.children[0].ref
+    assert "Je ne suis pas le représentant légal de cet enfant" in page(browser.get("/activation"))
+
+    response = press(browser, "/activation/not-guardian")
+
+    assert response.status_code == 200
+    assert "L'école va vous contacter" in page(response)
+    account = reloaded(account)
+    assert account.status == "locked" and account.locked_reason == "reported_not_guardian"
+    assert describe_account(account)["locked_reason"] == "reported_not_guardian"
+    (report,) = [e for e in events_of(account) if e.event == "activation_not_guardian_reported"]
+    assert report.details["child_ref"] == child_ref
+    assert signed_out(browser, account)
+    assert mailbox.messages == []
+
+
+# --- 12. audit ------------------------------------------------------------------------------
+
+
+def test_every_step_is_audited_with_an_address_and_never_a_secret(browser, factory, mailbox):
+    account, letter_password = signed_in_letter(browser, factory)
+    refused_password = "Autre-Essai-Refuse-77"
+    submit(
+        browser,
+        new_password=refused_password,
+        new_password_confirm=refused_password,
+        child_birthdate=WRONG_BIRTHDATE,
+    )
+    submit(browser)
+    link = link_path(mailbox)
+    assert browser.get(link).status_code == 200
+
+    events = events_of(account)
+    steps = [e.event for e in events]
+    for step in (
+        "login",
+        "activation_birthdate_wrong",
+        "activation_submitted",
+        "activation_mail_sent",
+        "activation_confirmed",
+    ):
+        assert step in steps, step
+    by_the_parent = [e for e in events if e.event != "account_created"]  # that one: the school
+    assert all(e.ip_address == "127.0.0.1" for e in by_the_parent), [
+        (e.event, e.ip_address) for e in by_the_parent
+    ]
+    everything = db.session.scalars(db.select(AuditEvent)).all()
+    details = json.dumps([e.details for e in everything], ensure_ascii=False)
+    token = link.rsplit("/", 1)[-1]
+    for secret in (NEW_PASSWORD, refused_password, letter_password, token):
+        assert secret not in details
+
+
+# --- 13. the gate ---------------------------------------------------------------------------
+
+
+def test_provisional_account_is_held_on_the_activation_page(browser, factory, new_rp):
+    signed_in_letter(browser, factory)
+
+    portal = browser.get("/")
+    other_service = new_rp(name="Cantine").authorize()
+
+    for response in (portal, other_service):
+        assert response.status_code == 302
+        assert urlsplit(response.location).path == "/activation"
+
+
+def test_active_account_on_the_activation_page_goes_to_the_portal(browser, factory):
+    account, password = factory.account()
+    sign_in(browser, account.identifier, password)
+
+    response = browser.get("/activation")
+
+    assert response.status_code == 302 and urlsplit(response.location).path == "/"
+
+
+# --- 14. CSRF -------------------------------------------------------------------------------
+
+
+def test_activation_post_without_csrf_token_is_refused(browser, factory, mailbox):
+    account, _ = signed_in_letter(browser, factory)
+    hash_before = account.password_hash
+
+    response = browser.post(
+        "/activation",
+        data={
+            "email": EMAIL,
+            "new_password": NEW_PASSWORD,
+            "new_password_confirm": NEW_PASSWORD,
+            "child_birthdate": WRONG_BIRTHDATE,
+        },
+    )
+
+    assert response.status_code == 400
+    assert_unchanged_letter(account, hash_before)
+    assert mailbox.messages == []
