@@ -68,3 +68,15 @@ def last_sent(account: Account, kind: str) -> Flow | None:
         .order_by(Flow.created_at.desc())
         .limit(1)
     )
+
+
+def mark_mailed(flow: Flow) -> None:
+    """The mail with this link was handed to the SMTP server (or the outbox); commits."""
+    flow.mailed_at = utcnow()
+    db.session.commit()
+
+
+def was_mailed(account: Account, kind: str) -> bool:
+    """Whether the live link of this kind really went out, for pages that say so."""
+    flow = last_sent(account, kind)
+    return flow is not None and flow.state == SENT and flow.mailed_at is not None

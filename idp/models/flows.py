@@ -17,6 +17,8 @@ from idp.models.base import UTCDateTime, random_id, utcnow
 
 # Kinds
 EMAIL_CONFIRMATION = "email_confirmation"  # the activation's mailed link
+PASSWORD_RESET = "password_reset"  # noqa: S105 (a kind): the "Mot de passe oublié" link
+EMAIL_CHANGE = "email_change"  # "Gérer mon compte": confirms a new address (`email` holds it)
 
 # States
 SENT = "sent"  # the link is out and usable
@@ -38,5 +40,6 @@ class Flow(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the SMTP server took it
 
     account: Mapped[Account] = relationship()

@@ -18,7 +18,7 @@ from sqlalchemy import update
 from idp import audit, mail
 from idp.extensions import db
 from idp.flows import links
-from idp.models import Account, Child
+from idp.models import Account, Child, Flow
 from idp.models.accounts import (
     ACTIVE,
     LOCKED,
@@ -124,19 +124,22 @@ def activate(
         db.session.rollback()
         return Result(ALREADY, account=account)
     db.session.refresh(account)
-    token = _new_link(account)
+    flow, token = _new_link(account)
     audit.record("activation_submitted", account, commit=False, email=mail.mask(account.email))
     db.session.commit()
-    return Result(PENDING, mail_sent=_send_link(account, token), account=account)
+    return Result(PENDING, mail_sent=_send_link(account, flow, token), account=account)
 
 
-def _new_link(account: Account) -> str:
+def _new_link(account: Account) -> tuple[Flow, str]:
     ttl = current_app.config["ACTIVATION_LINK_TTL"]
-    _, token = links.create(EMAIL_CONFIRMATION, account, account.email, ttl)
-    return token
+    return links.create(EMAIL_CONFIRMATION, account, account.email, ttl)
 
 
-def _send_link(account: Account, token: str) -> bool:
+def link_was_mailed(account: Account) -> bool:
+    return links.was_mailed(account, EMAIL_CONFIRMATION)
+
+
+def _send_link(account: Account, flow: Flow, token: str) -> bool:
     try:
         mail.send(
             account.email,
@@ -148,7 +151,8 @@ def _send_link(account: Account, token: str) -> bool:
         )
     except mail.MailError:
         return False
-    audit.record("activation_mail_sent", account, email=mail.mask(account.email))
+    audit.record("activation_mail_sent", account, commit=False, email=mail.mask(account.email))
+    links.mark_mailed(flow)
     return True
 
 
@@ -162,9 +166,9 @@ def resend(account: Account, email: str | None = None) -> Result:
             return Result(ALREADY, account=account)
         db.session.refresh(account)
         audit.record("activation_email_changed", account, commit=False, email=mail.mask(email))
-    token = _new_link(account)
+    flow, token = _new_link(account)
     db.session.commit()
-    return Result(PENDING, mail_sent=_send_link(account, token), account=account)
+    return Result(PENDING, mail_sent=_send_link(account, flow, token), account=account)
 
 
 def confirm(token: str) -> Result:

@@ -32,7 +32,7 @@ def required() -> Response | str | tuple[str, int]:
     if account is None:
         return redirect(url_for("login.login"))
     if account.status == PENDING_EMAIL:
-        return _check_mail(account)
+        return _check_mail(account, service.link_was_mailed(account), just_tried=False)
     if account.status != PROVISIONAL:
         return _continue()
     form = ActivationForm()
@@ -49,8 +49,12 @@ def required() -> Response | str | tuple[str, int]:
         if result.outcome == service.LOCKED_NOW:
             sessions.sign_out()
             return render_template("activation/locked.html"), 403
-        if result.outcome in (service.PENDING, service.ALREADY):
+        if result.outcome == service.PENDING:
             return _check_mail(account, mail_sent=result.mail_sent)
+        if result.outcome == service.ALREADY:  # another window was first
+            return _check_mail(
+                account, service.link_was_mailed(account), already=True, just_tried=False
+            )
         for name, messages in result.errors.items():
             getattr(form, name).errors = [*getattr(form, name).errors, *messages]
     if form.errors:
@@ -60,15 +64,23 @@ def required() -> Response | str | tuple[str, int]:
     return page, status
 
 
-def _check_mail(account, mail_sent: bool = True, email_form: EmailForm | None = None):
+def _check_mail(
+    account,
+    mail_sent: bool,
+    already: bool = False,
+    email_form: EmailForm | None = None,
+    just_tried: bool = True,
+):
+    """ "Check your mail": 503 when this very request failed to hand the mail over."""
     page = render_template(
         "activation/check_mail.html",
         account=account,
-        mail_sent=mail_sent,
+        mail_state="sent" if mail_sent else ("failed" if just_tried else "unknown"),
+        already=already,
         email_form=email_form or EmailForm(formdata=None),
         resend_form=ConfirmForm(formdata=None),
     )
-    return page, (200 if mail_sent else 503)
+    return page, (200 if mail_sent or not just_tried else 503)
 
 
 @bp.post("/resend")
@@ -89,7 +101,9 @@ def change_email() -> Response | str | tuple[str, int]:
         return redirect(url_for("activation.required"))
     form = EmailForm()
     if not form.validate():
-        page, _status = _check_mail(account, email_form=form)
+        page, _status = _check_mail(
+            account, service.link_was_mailed(account), email_form=form, just_tried=False
+        )
         return page, 400
     result = service.resend(account, email=form.email.data)
     return _check_mail(account, mail_sent=result.mail_sent)

@@ -1,0 +1,393 @@
+"""Issue 3, "Races": two activations of one account at once apply once, two clicks on the mailed
+link activate once, and no failure leaves an account half activated (SQLite and PostgreSQL).
+
+The races run over real HTTP against the live server, one `requests.Session` per browser, the
+two requests released together by a `threading.Barrier`. Each race runs in two ways:
+
+- "at once": only the barrier; the requests overlap as they happen to;
+- "lockstep": the server itself also holds both requests just before the conditional update
+  (a second barrier around `service._move` or `links.use`), so both have passed every read and
+  truly race on the `UPDATE … WHERE status = …`: the case the code must survive.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from idp.extensions import db
+from idp.flows import links
+from idp.flows.activation import service
+from idp.models import Account, AuditEvent, Flow
+from idp.models.accounts import PENDING_EMAIL, PROVISIONAL
+from idp.passwords import check_password
+from tests.conftest import Browser
+from tests.factories import Factory
+from tests.mailbox import links_in
+from tests.oidc_client import OIDCClient, csrf_token
+
+CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+BIRTHDATE = "14/02/2016"  # Noé's, the first child of the factory's family
+ROUNDS = 4
+TIMEOUT = 10  # seconds: a request stuck longer than this is a failure, not a slow test
+CHECK_MAIL = "Consultez votre messagerie"
+ACTIVATED = "Votre compte est activé"
+USED = "Ce lien a déjà servi"
+NEW_PASSWORD = "Trousse-Verte-88"
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def signed_in(base_url: str, identifier: str, password: str) -> requests.Session:
+    """A browser that signed in on the login page (with its form and CSRF token)."""
+    browser = requests.Session()
+    page = browser.get(f"{base_url}/login", timeout=TIMEOUT)
+    assert page.status_code == 200
+    answer = browser.post(
+        f"{base_url}/login",
+        data={
+            "identifier": identifier,
+            "password": password,
+            "csrf_token": CSRF.search(page.text).group(1),
+        },
+        allow_redirects=False,
+        timeout=TIMEOUT,
+    )
+    assert answer.status_code == 302, answer.text
+    return browser
+
+
+def activation_token(browser: requests.Session, base_url: str) -> str:
+    page = browser.get(f"{base_url}/activation", timeout=TIMEOUT)
+    assert page.status_code == 200 and "Activez votre compte" in page.text
+    return CSRF.search(page.text).group(1)
+
+
+def at_once(*calls: Callable[[], requests.Response]) -> list[requests.Response]:
+    """Run the calls in threads released together by a barrier; their answers, in order."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait(timeout=TIMEOUT)
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(run, call) for call in calls]
+        return [future.result(timeout=3 * TIMEOUT) for future in futures]
+
+
+def hold_in_lockstep(monkeypatch, module, name: str, applies: Callable[..., bool]) -> dict:
+    """Make the server's `module.name` wait for a second request before it runs (when
+    `applies(*args, **kwargs)`), so both requests reach the conditional update together."""
+    original = getattr(module, name)
+    barrier = threading.Barrier(2)
+    seen = {"held": 0}
+
+    def held(*args, **kwargs):
+        if applies(*args, **kwargs):
+            seen["held"] += 1
+            barrier.wait(timeout=TIMEOUT)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, held)
+    return seen
+
+
+def count(model, **where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).filter_by(**where))
+
+
+def fresh(account: Account) -> Account:
+    """The account as the database has it now (the requests ran in other sessions)."""
+    db.session.expire_all()
+    return db.session.get(Account, account.id)
+
+
+def mails_to(mailbox, address: str) -> list:
+    return [message for message in mailbox.messages if message["To"] == address]
+
+
+# --- a. two activations at once --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lockstep", [False, True], ids=["at-once", "lockstep"])
+def test_two_browsers_activating_one_account_at_once_apply_exactly_one(
+    app, live_server, mailbox, monkeypatch, lockstep
+):
+    factory = Factory(app)
+    url = live_server.url
+    if lockstep:
+        held = hold_in_lockstep(
+            monkeypatch,
+            service,
+            "_move",
+            lambda account, expected, **values: (
+                expected == PROVISIONAL and values.get("status") == PENDING_EMAIL
+            ),
+        )
+    for round_ in range(ROUNDS):
+        account, letter_password = factory.account(status="provisional", email=None)
+        old_hash = account.password_hash
+        tries = {
+            "laptop": (f"parent.{round_}@example.org", f"Trousse-Verte-{round_}8a"),
+            "phone": (f"autre.{round_}@example.net", f"Gomme!Rose-{round_}7b"),
+        }
+        browsers = {name: signed_in(url, account.identifier, letter_password) for name in tries}
+        forms = {}
+        for name, (email, password) in tries.items():
+            forms[name] = {
+                "email": email,
+                "new_password": password,
+                "new_password_confirm": password,
+                "child_birthdate": BIRTHDATE,
+                "csrf_token": activation_token(browsers[name], url),
+            }
+        db.session.commit()  # the test holds no transaction while the requests race
+
+        posts = [
+            partial(browsers[name].post, f"{url}/activation", data=forms[name], timeout=TIMEOUT)
+            for name in tries
+        ]
+        answers = dict(zip(tries, at_once(*posts), strict=True))
+
+        # Both browsers get an answer, and it is the "check your mail" page, never an error.
+        for name, answer in answers.items():
+            assert answer.status_code == 200, (round_, name, answer.status_code, answer.text)
+            assert CHECK_MAIL in answer.text, (round_, name)
+
+        # Exactly one submission was applied, whole: its email and its password together.
+        account = fresh(account)
+        assert account.status == PENDING_EMAIL
+        winners = [name for name, (email, _) in tries.items() if email == account.email]
+        assert len(winners) == 1, (round_, account.email)
+        (winner,) = winners
+        (loser,) = [name for name in tries if name != winner]
+        assert check_password(tries[winner][1], account.password_hash)
+        assert not check_password(tries[loser][1], account.password_hash)
+        assert account.password_hash != old_hash and account.email_verified is False
+
+        # One live link, one mail (to the winner's address), one audit event.
+        assert count(Flow, account_id=account.id) == 1
+        assert count(Flow, account_id=account.id, state="sent") == 1
+        assert (
+            db.session.scalar(select(Flow.email).filter_by(account_id=account.id))
+            == (tries[winner][0])
+        )
+        assert len(mails_to(mailbox, tries[winner][0])) == 1
+        assert mails_to(mailbox, tries[loser][0]) == []
+        assert count(AuditEvent, account_id=account.id, event="activation_submitted") == 1
+        assert count(AuditEvent, account_id=account.id, event="activation_mail_sent") == 1
+
+        # Each browser is told where the mail went: the address that was kept.
+        for answer in answers.values():
+            assert tries[winner][0] in answer.text
+    if lockstep:
+        assert held["held"] == 2 * ROUNDS  # both requests of every round reached the update
+
+
+# --- b. two clicks on the link at once -------------------------------------------------------
+
+
+def pending_account_with_link(factory: Factory, url: str, mailbox, email: str):
+    """An account activated up to the mail, the browser that did it, and the mailed link."""
+    account, letter_password = factory.account(status="provisional", email=None)
+    browser = signed_in(url, account.identifier, letter_password)
+    answer = browser.post(
+        f"{url}/activation",
+        data={
+            "email": email,
+            "new_password": NEW_PASSWORD,
+            "new_password_confirm": NEW_PASSWORD,
+            "child_birthdate": "2016-02-14",
+            "csrf_token": activation_token(browser, url),
+        },
+        timeout=TIMEOUT,
+    )
+    assert answer.status_code == 200 and CHECK_MAIL in answer.text
+    (link,) = links_in(mailbox.last_to(email))
+    assert link.startswith(f"{url}/activation/confirm/")
+    return account, browser, link
+
+
+@pytest.mark.parametrize("lockstep", [False, True], ids=["at-once", "lockstep"])
+def test_two_clicks_on_the_link_at_once_activate_once(
+    app, live_server, mailbox, monkeypatch, lockstep
+):
+    factory = Factory(app)
+    url = live_server.url
+    if lockstep:  # the form's submission never calls links.use: only the clicks are held
+        held = hold_in_lockstep(monkeypatch, links, "use", lambda flow: True)
+    for round_ in range(ROUNDS):
+        email = f"clic.{round_}@example.org"
+        account, signed_in_browser, link = pending_account_with_link(factory, url, mailbox, email)
+        mail_app = requests.Session()  # the phone's mail app: not signed in
+        db.session.commit()
+
+        answers = at_once(
+            partial(signed_in_browser.get, link, timeout=TIMEOUT),
+            partial(mail_app.get, link, timeout=TIMEOUT),
+        )
+
+        for answer in answers:
+            assert answer.status_code == 200, (round_, answer.status_code, answer.text)
+        texts = [answer.text for answer in answers]
+        assert sum(ACTIVATED in text for text in texts) >= 1, round_
+        for text in texts:
+            assert ACTIVATED in text or USED in text, (round_, text)
+
+        account = fresh(account)
+        assert account.status == "active" and account.email_verified is True
+        assert count(AuditEvent, account_id=account.id, event="activation_confirmed") == 1
+        assert count(Flow, account_id=account.id, state="done") == 1
+        assert count(Flow, account_id=account.id, state="sent") == 0
+    if lockstep:
+        assert held["held"] == 2 * ROUNDS  # both clicks of every round reached the update
+
+
+# --- c. no half-activated state after a failure ---------------------------------------------
+
+
+def submit_activation(browser, email: str, password: str = NEW_PASSWORD):
+    page = browser.get("/activation")
+    assert page.status_code == 200, page.status_code
+    return browser.post(
+        "/activation",
+        data={
+            "email": email,
+            "new_password": password,
+            "new_password_confirm": password,
+            "child_birthdate": BIRTHDATE,
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+        },
+    )
+
+
+def test_mail_that_cannot_be_sent_leaves_a_consistent_pending_account(make_app):
+    app = make_app(SMTP_URL="smtp://127.0.0.1:1")  # nothing listens there: refused at once
+    app.test_client_class = Browser
+    with app.app_context():
+        account, letter_password = Factory(app).account(status="provisional", email=None)
+        browser = app.test_client()
+        OIDCClient(browser, "", None, "").sign_in(account.identifier, letter_password)
+
+        answer = submit_activation(browser, "anais@example.org")
+        page = answer.get_data(as_text=True)
+        assert answer.status_code == 503  # the mail server is away, the page says so
+        assert CHECK_MAIL in page
+        assert "n'a pas pu être envoyé" in page
+        assert "Renvoyer le message" in page and 'action="/activation/resend"' in page
+
+        # The submission holds whole: new password, address, and its link, waiting to be sent.
+        account = fresh(account)
+        assert account.status == PENDING_EMAIL and account.email == "anais@example.org"
+        assert check_password(NEW_PASSWORD, account.password_hash)
+        assert not check_password(letter_password, account.password_hash)
+        assert count(Flow, account_id=account.id, state="sent") == 1
+        assert count(AuditEvent, account_id=account.id, event="activation_submitted") == 1
+        assert count(AuditEvent, account_id=account.id, event="activation_mail_sent") == 0
+
+        # Signing in again with the new password leads to the "check your mail" page, resend.
+        other = app.test_client()
+        OIDCClient(other, "", None, "").sign_in(account.identifier, NEW_PASSWORD)
+        again = other.get("/activation").get_data(as_text=True)
+        assert CHECK_MAIL in again and "Renvoyer le message" in again
+
+        # Resending while the server is still away: one new link replaces the old, same state.
+        resend = browser.post(
+            "/activation/resend", data={"csrf_token": csrf_token(page)}, follow_redirects=False
+        )
+        assert resend.status_code == 503 and CHECK_MAIL in resend.get_data(as_text=True)
+        assert count(Flow, account_id=account.id, state="sent") == 1
+        assert count(Flow, account_id=account.id, state="cancelled") == 1
+        assert fresh(account).status == PENDING_EMAIL
+
+
+def test_after_a_failed_mail_a_later_visit_does_not_claim_a_mail_was_sent(make_app):
+    app = make_app(SMTP_URL="smtp://127.0.0.1:1")
+    app.test_client_class = Browser
+    with app.app_context():
+        account, letter_password = Factory(app).account(status="provisional", email=None)
+        browser = app.test_client()
+        OIDCClient(browser, "", None, "").sign_in(account.identifier, letter_password)
+        assert submit_activation(browser, "anais@example.org").status_code == 503
+
+        other = app.test_client()  # the parent comes back later, on another device
+        OIDCClient(other, "", None, "").sign_in(account.identifier, NEW_PASSWORD)
+        page = other.get("/activation").get_data(as_text=True)
+        assert "Renvoyer le message" in page
+        assert "vient d'être envoyé" not in page  # no mail ever went out: don't say it did
+
+
+def test_failure_inside_the_activation_transaction_writes_nothing(
+    app, browser, factory, mailbox, monkeypatch
+):
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # a real server's behaviour: a page, not a trace
+    account, letter_password = factory.account(status="provisional", email=None)
+    old_hash = account.password_hash
+    OIDCClient(browser, "", None, "").sign_in(account.identifier, letter_password)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("link storage failed")
+
+    monkeypatch.setattr(links, "create", broken)
+    answer = submit_activation(browser, "anais@example.org")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 500
+    assert "Erreur inattendue" in page and "Réessayez dans quelques minutes" in page
+    assert "RuntimeError" not in page and "Traceback" not in page
+
+    # Nothing half-written: still provisional, the letter's password, no address, no link.
+    account = fresh(account)
+    assert account.status == PROVISIONAL
+    assert account.password_hash == old_hash
+    assert account.email is None and account.email_verified is False
+    assert account.activation_failures == 0
+    assert count(Flow, account_id=account.id) == 0
+    assert count(AuditEvent, account_id=account.id, event="activation_submitted") == 0
+    assert mailbox.messages == []
+
+    # Once the fault is gone, the same parent activates normally from the same browser.
+    monkeypatch.undo()
+    retry = submit_activation(browser, "anais@example.org")
+    assert retry.status_code == 200 and CHECK_MAIL in retry.get_data(as_text=True)
+    assert fresh(account).status == PENDING_EMAIL
+
+
+def test_failure_while_confirming_leaves_the_link_usable(
+    app, browser, factory, mailbox, monkeypatch
+):
+    """The other half of "no half-activated state": the link spent but the account not active
+    would strand the parent; a failure in the confirmation rolls back both."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    account, letter_password = factory.account(status="provisional", email=None)
+    OIDCClient(browser, "", None, "").sign_in(account.identifier, letter_password)
+    assert submit_activation(browser, "anais@example.org").status_code == 200
+    (link,) = links_in(mailbox.last_to("anais@example.org"))
+    real_record = service.audit.record
+
+    def broken(event, *args, **kwargs):
+        if event == "activation_confirmed":
+            raise RuntimeError("audit storage failed")
+        return real_record(event, *args, **kwargs)
+
+    monkeypatch.setattr(service.audit, "record", broken)
+    phone = app.test_client()
+    failed = phone.get(urlsplit(link).path)
+    assert failed.status_code == 500 and "Erreur inattendue" in failed.get_data(as_text=True)
+    account = fresh(account)
+    assert account.status == PENDING_EMAIL and account.email_verified is False
+    assert count(Flow, account_id=account.id, state="sent") == 1
+
+    monkeypatch.undo()
+    again = phone.get(urlsplit(link).path)
+    assert again.status_code == 200 and ACTIVATED in again.get_data(as_text=True)
+    assert fresh(account).status == "active"
