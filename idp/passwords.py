@@ -67,8 +67,15 @@ def secret_matches(value: str, stored_hash: str) -> bool:
 
 
 def new_secret(nbytes: int = 32) -> str:
-    """A random secret to hand out (client secrets: 256 bits by default)."""
-    return secrets.token_urlsafe(nbytes)
+    """A random secret to hand out (client secrets: 256 bits by default).
+
+    Never starting with `-`: a client id is typed after a command (`idp clients show ID`),
+    where `-o…` would read as an option.
+    """
+    while True:
+        token = secrets.token_urlsafe(nbytes)
+        if token[0].isalnum():
+            return token
 
 
 def provisional_password(length: int = 12) -> str:

@@ -156,3 +156,12 @@ def test_other_bad_registrations_are_refused_the_same_way(cli: Cli, options: lis
 def test_unknown_client_is_one_line(cli: Cli):
     for command in ("show", "remove", "rotate-secret"):
         assert "nobody" in assert_one_line_failure(cli.invoke("clients", command, "nobody"))
+
+
+def test_client_ids_never_look_like_an_option(cli: Cli):
+    # A client id starting with "-" made `idp clients show -oXyz…` fail as an unknown option.
+    from idp.passwords import new_secret
+
+    assert all(new_secret(18)[0].isalnum() for _ in range(5000))
+    added = _add(cli)
+    assert cli.invoke("clients", "show", added["client_id"]).exit_code == 0
