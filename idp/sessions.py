@@ -10,6 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app, g, session
+from sqlalchemy import update
 
 from idp.extensions import db
 from idp.models import Account, LoginSession
@@ -92,3 +93,14 @@ def sign_out() -> None:
         db.session.commit()
     session.pop("sid", None)
     g.login_session = None
+
+
+def end_account_sessions(account_id: int, keep: str | None = None, only: str | None = None) -> int:
+    """End the account's open sessions (or just `only`), never `keep`; how many. Caller commits."""
+    conditions = [LoginSession.account_id == account_id, LoginSession.ended_at.is_(None)]
+    if only is not None:
+        conditions.append(LoginSession.id == only)
+    if keep is not None:
+        conditions.append(LoginSession.id != keep)
+    result = db.session.execute(update(LoginSession).where(*conditions).values(ended_at=utcnow()))
+    return result.rowcount

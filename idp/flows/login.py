@@ -13,13 +13,14 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from idp import audit, sessions
-from idp.extensions import db
+from idp.extensions import db, limiter
+from idp.flows import throttle
 from idp.models import Account
 from idp.models.accounts import DISABLED, LOCKED, PROVISIONAL
 from idp.models.base import utcnow
 from idp.oidc import interactions
 from idp.oidc.server import query_client
-from idp.passwords import check_password, spend_password_check_time
+from idp.passwords import check_password_evenly, spend_password_check_time
 
 bp = Blueprint("login", __name__)
 
@@ -41,36 +42,54 @@ class LoginForm(FlaskForm):
 class SignInResult:
     account: Account | None
     refusal: str | None = None  # what to tell the parent when account is None
+    retry_after: int | None = None  # seconds, when the try came during a delay (429)
 
 
 def authenticate(identifier: str, password: str) -> SignInResult:
-    """Check an identifier and password. The refusal never says whether the identifier exists."""
-    account = db.session.scalar(db.select(Account).filter_by(identifier=identifier.strip().lower()))
+    """Check an identifier and password, with the brute-force delays of idp.flows.throttle.
+
+    Every refusal, its timing (a dummy hash for unknown identifiers) and its delays are the same
+    whether or not the identifier exists.
+    """
+    identifier = identifier.strip().lower()
+    account = db.session.scalar(db.select(Account).filter_by(identifier=identifier))
+    now = throttle.now()
+    retry_at = throttle.retry_at(account, identifier, now)
+    if retry_at is not None:
+        audit.record("login_throttled", account=account)
+        return SignInResult(
+            None, throttle.wait_message(retry_at, now), throttle.seconds_until(retry_at, now)
+        )
     if account is None:
         spend_password_check_time(password)
-        return SignInResult(None, _("Identifiant ou mot de passe incorrect."))
-    if not check_password(password, account.password_hash):
-        audit.record("login_failed", account=account)
-        return SignInResult(None, _("Identifiant ou mot de passe incorrect."))
-    if account.status == LOCKED:
-        return SignInResult(
-            None, _("Votre compte est bloqué. Adressez-vous au directeur de l'école.")
-        )
-    if account.status == DISABLED:
-        return SignInResult(None, _("Ce compte est désactivé. Adressez-vous à l'école."))
-    expiry = account.provisional_expires_at
-    if account.status == PROVISIONAL and expiry is not None and expiry < utcnow():
-        return SignInResult(
-            None,
-            _(
-                "Votre mot de passe provisoire a expiré. "
-                "Demandez un nouveau courrier à l'école de votre enfant."
-            ),
-        )
+    if account is None or not check_password_evenly(password, account.password_hash):
+        failure = throttle.count_failure(account, identifier, now)
+        audit.record("login_failed", account=account, failures=failure.in_a_row)
+        return SignInResult(None, throttle.failure_message(failure, now))
+    refusal = _status_refusal(account)
+    if refusal is not None:
+        return SignInResult(None, refusal)
+    throttle.count_success(account)
     return SignInResult(account)
 
 
+def _status_refusal(account: Account) -> str | None:
+    """Why the right password still can't sign in (said only to whoever knows the password)."""
+    if account.status == LOCKED:
+        return _("Votre compte est bloqué. Adressez-vous au directeur de l'école.")
+    if account.status == DISABLED:
+        return _("Ce compte est désactivé. Adressez-vous à l'école.")
+    expiry = account.provisional_expires_at
+    if account.status == PROVISIONAL and expiry is not None and expiry < utcnow():
+        return _(
+            "Votre mot de passe provisoire a expiré. "
+            "Demandez un nouveau courrier à l'école de votre enfant."
+        )
+    return None
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(throttle.LOGIN_LIMITS, methods=["POST"])
 def login() -> Response | str:
     fresh = request.values.get("fresh") == "1"
     if request.method == "GET" and not fresh and sessions.current_session() is not None:
@@ -78,7 +97,7 @@ def login() -> Response | str:
     form = LoginForm()
     if request.method == "GET" and request.args.get("login_hint"):
         form.identifier.data = request.args["login_hint"][:64]
-    refusal = None
+    refusal, retry_after = None, None
     if form.validate_on_submit():
         result = authenticate(form.identifier.data, form.password.data)
         if result.account is not None:
@@ -90,15 +109,18 @@ def login() -> Response | str:
             )
             audit.record("login", account=result.account)
             return _after_sign_in()
-        refusal = result.refusal
+        refusal, retry_after = result.refusal, result.retry_after
     waiting = interactions.peek(session.get("interaction"), sessions.browser_id())
-    return render_template(
+    page = render_template(
         "login/login.html",
         form=form,
         refusal=refusal,
         fresh=fresh,
         client_name=_client_name(waiting.client_id) if waiting else None,
-    ), (401 if refusal else 200)
+    )
+    if retry_after is not None:
+        return page, 429, {"Retry-After": str(retry_after)}
+    return page, (401 if refusal else 200)
 
 
 def _client_name(client_id: str) -> str | None:

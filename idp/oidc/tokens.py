@@ -108,3 +108,25 @@ def revoke_token(token: Token, value: str) -> None:
     else:
         revoke_family(token.family)
     db.session.commit()
+
+
+def revoke_account(account_id: int) -> int:
+    """Revoke every token of the account and spend its unused codes: each teleservice has to
+    come back through the provider. Returns how many tokens were live. The caller commits."""
+    now = int(time.time())
+    revoked = db.session.execute(
+        update(Token)
+        .where(Token.account_id == account_id, Token.access_token_revoked_at == 0)
+        .values(access_token_revoked_at=now)
+    ).rowcount
+    db.session.execute(
+        update(Token)
+        .where(Token.account_id == account_id, Token.refresh_token_revoked_at == 0)
+        .values(refresh_token_revoked_at=now)
+    )
+    db.session.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.account_id == account_id, AuthorizationCode.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return revoked

@@ -1,0 +1,175 @@
+"""The "Gérer mon compte" pages: identity, children, teleservices, sessions, password, address.
+
+Every page but the mailed link's needs a signed-in browser (the gate has already sent inactive
+accounts to their activation step). The link works from any browser, signed in or not: it
+changes only the address it was sent to, on the account it was sent for.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_datetime
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from idp import sessions
+from idp.extensions import limiter
+from idp.flows.account import access, service
+from idp.flows.account.forms import ButtonForm, EmailForm, PasswordForm
+from idp.models import LoginSession
+
+bp = Blueprint("account", __name__, url_prefix="/compte")
+
+# Parents are in France: times on the pages are Paris times (UTC if the zone data is missing).
+try:
+    TIMEZONE = ZoneInfo("Europe/Paris")
+except ZoneInfoNotFoundError:  # pragma: no cover - a system without zone data
+    TIMEZONE = ZoneInfo("UTC")
+
+OPEN_ENDPOINTS = ("account.confirm_email",)  # the mailed link: any browser
+
+
+def local_time(moment: datetime) -> str:
+    return format_datetime(moment, "d MMMM y, HH:mm", tzinfo=TIMEZONE, locale=get_locale())
+
+
+@bp.before_request
+def _require_sign_in() -> Response | None:
+    if request.endpoint in OPEN_ENDPOINTS or sessions.current_session() is not None:
+        return None
+    return redirect(url_for("login.login"))
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    return {"local_time": local_time}
+
+
+def _current() -> LoginSession:
+    login_session = sessions.current_session()
+    assert login_session is not None  # _require_sign_in
+    return login_session
+
+
+def _account_key() -> str:
+    login_session = sessions.current_session()
+    return f"account:{login_session.account_id if login_session else 'none'}"
+
+
+@bp.get("")
+def show() -> str:
+    login_session = _current()
+    account = login_session.account
+    return render_template(
+        "account/overview.html",
+        account=account,
+        pending=service.pending_email(account),
+        teleservices=access.teleservices(account),
+        browsers=access.active_sessions(account, login_session.id),
+        button=ButtonForm(formdata=None),
+    )
+
+
+@bp.route("/mot-de-passe", methods=["GET", "POST"])
+@limiter.limit("10 per hour", key_func=_account_key, methods=["POST"])
+def change_password() -> Response | tuple[str, int]:
+    login_session = _current()
+    form = PasswordForm()
+    if form.validate_on_submit():
+        result = service.change_password(
+            login_session.account,
+            form.current_password.data,
+            form.new_password.data,
+            keep_session=login_session.id,
+        )
+        if result.outcome == service.DONE_NOW:
+            flash(_("Votre mot de passe a été modifié. Vos autres sessions sont fermées."))
+            return redirect(url_for("account.show"))
+        _add_errors(form, result.errors)
+    page = render_template("account/password.html", form=form)
+    return page, 400 if form.errors else 200
+
+
+@bp.route("/adresse", methods=["GET", "POST"])
+@limiter.limit(
+    "5 per hour;10 per day",
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 400,  # only what sent mail counts
+)
+def change_email() -> Response | tuple[str, int]:
+    account = _current().account
+    form = EmailForm()
+    mail_failed = False
+    if form.validate_on_submit():
+        result = service.request_email_change(account, form.email.data)
+        if result.outcome == service.PENDING and result.mail_sent:
+            flash(
+                _(
+                    "Un message vient d'être envoyé à %(email)s. Ouvrez le lien qu'il contient "
+                    "pour confirmer la nouvelle adresse.",
+                    email=form.email.data.strip(),
+                )
+            )
+            return redirect(url_for("account.show"))
+        mail_failed = result.outcome == service.PENDING
+        _add_errors(form, result.errors)
+    page = render_template("account/email.html", form=form, account=account, failed=mail_failed)
+    return page, 503 if mail_failed else 400 if form.errors else 200
+
+
+def _add_errors(form, errors: dict[str, list[str]]) -> None:
+    for name, messages in errors.items():
+        getattr(form, name).errors = [*getattr(form, name).errors, *messages]
+
+
+@bp.get("/adresse/confirmer/<token>")
+def confirm_email(token: str) -> tuple[str, int]:
+    result = service.confirm_email(token)
+    signed_in = sessions.current_account() is not None
+    if result.outcome == service.DONE_NOW:
+        page = render_template(
+            "account/email_confirmed.html", email=result.account.email, signed_in=signed_in
+        )
+        return page, 200
+    messages = {
+        service.UNKNOWN_LINK: _("Ce lien n'est pas valide. Vérifiez qu'il a été copié en entier."),
+        service.EXPIRED_LINK: _("Ce lien a expiré."),
+        service.REPLACED_LINK: _("Un lien plus récent vous a été envoyé : utilisez le dernier."),
+        service.USED_LINK: _("Ce lien a déjà servi."),
+        service.INACTIVE: _("Ce compte n'est plus actif. Adressez-vous à l'école."),
+    }
+    page = render_template(
+        "account/link_problem.html", message=messages[result.outcome], signed_in=signed_in
+    )
+    return page, 400
+
+
+@bp.post("/teleservices/<client_id>/revoquer")
+def revoke_client(client_id: str) -> Response:
+    if ButtonForm().validate() and access.revoke_client(_current().account, client_id):
+        flash(_("L'accès du téléservice est révoqué."))
+    return redirect(url_for("account.show"))
+
+
+@bp.post("/sessions/<session_id>/terminer")
+def end_session(session_id: str) -> Response:
+    login_session = _current()
+    if ButtonForm().validate() and access.end_session(
+        login_session.account, session_id, current_id=login_session.id
+    ):
+        flash(_("La session est fermée."))
+    return redirect(url_for("account.show"))
+
+
+@bp.post("/deconnexion-partout")
+def sign_out_everywhere() -> Response | str:
+    if not ButtonForm().validate():
+        return redirect(url_for("account.show"))
+    access.end_all_sessions(_current().account)
+    sessions.sign_out()
+    return render_template("account/signed_out.html")

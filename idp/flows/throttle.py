@@ -1,0 +1,221 @@
+"""Brute-force protection of the password, per account (CNIL, deliberation 2022-100).
+
+For 12-character passwords CNIL asks for a delay after repeated failures and a cap per day:
+
+- from the fifth wrong password in a row (``DELAY_FROM``), the next try waits ``FIRST_DELAY``
+  seconds, then twice as long after each further failure, up to ``MAX_DELAY``. While the delay
+  runs, every try is refused unchecked, the right password too;
+- ``MAX_FAILURES_PER_DAY`` failures in a window of 24 hours (from the window's first failure) lock
+  the account (``locked``, reason ``too_many_login_failures``): the school unlocks it;
+- a successful sign-in clears the failures in a row (not the day's count).
+
+Counters of accounts live in their row and move by atomic updates (``SET failed_logins =
+failed_logins + 1``), so concurrent failures all count. An identifier that matches no account
+gets the same counters in the rate-limit storage (memory, or Redis shared by all instances),
+under a keyed hash of the identifier: its pages, statuses and delays are those an account would
+get, so they never tell whether the identifier exists.
+
+Per client address, Flask-Limiter limits the login and the self-help forms (``LOGIN_LIMITS``,
+``SELF_HELP_LIMITS``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import case, literal, or_, update
+
+from idp import audit
+from idp.extensions import db, limiter
+from idp.models import Account
+from idp.models.accounts import DISABLED, LOCKED
+from idp.models.base import UTCDateTime, utcnow
+from idp.passwords import secret_hash
+
+DELAY_FROM = 5  # the failure in a row after which the next try waits
+FIRST_DELAY = 60  # seconds, after the fifth failure in a row
+MAX_DELAY = 3600  # seconds: doubling stops at one hour
+MAX_FAILURES_PER_DAY = 25
+DAY = 86400
+LOCKED_LOGIN_FAILURES = "too_many_login_failures"
+# How long the storage remembers an unknown identifier's failures (from its first failure).
+UNKNOWN_MEMORY = 90 * DAY
+STORAGE_PREFIX = "idp-throttle"
+
+# Per client address (Flask-Limiter syntax). Parents may share one address: a school's network
+# at a meeting, a family centre, a mobile operator's NAT. The per-account delays above stop
+# password guessing; these limits only stop one address from spraying many identifiers or
+# mailing many people, so they leave room for a room full of parents signing in (a few tries
+# each) and are far below what a script needs.
+LOGIN_LIMITS = "20 per minute;200 per hour"
+SELF_HELP_LIMITS = "10 per minute;60 per hour"  # shared by every self-help form
+
+
+def now() -> datetime:
+    """The throttle's clock (tests replace it to move through the delays)."""
+    return utcnow()
+
+
+def delay_after(failures: int) -> int:
+    """Seconds to wait after ``failures`` wrong passwords in a row."""
+    if failures < DELAY_FROM:
+        return 0
+    return min(FIRST_DELAY * 2 ** (failures - DELAY_FROM), MAX_DELAY)
+
+
+@dataclass(frozen=True)
+class Failure:
+    in_a_row: int
+    in_window: int
+    retry_at: datetime | None  # when the next try is allowed, if it must wait
+
+    @property
+    def locks(self) -> bool:
+        return self.in_window >= MAX_FAILURES_PER_DAY
+
+
+def _retry_epoch(at: datetime, failures: int) -> int:
+    """Whole seconds, so that accounts and unknown identifiers say the same number of minutes."""
+    delay = delay_after(failures)
+    return int(at.timestamp()) + delay if delay else 0
+
+
+def _as_time(epoch: int) -> datetime | None:
+    return datetime.fromtimestamp(epoch, UTC) if epoch else None
+
+
+def _key(identifier: str, *parts: object) -> str:
+    return ":".join([STORAGE_PREFIX, secret_hash(identifier), *map(str, parts)])
+
+
+def retry_at(account: Account | None, identifier: str, at: datetime) -> datetime | None:
+    """When tries are allowed again, if they are not yet."""
+    if account is not None:
+        waiting = account.next_login_at
+    else:
+        storage = limiter.storage
+        in_a_row = storage.get(_key(identifier, "n"))
+        waiting = _as_time(storage.get(_key(identifier, "until", in_a_row))) if in_a_row else None
+    return waiting if waiting is not None and waiting > at else None
+
+
+def count_failure(account: Account | None, identifier: str, at: datetime) -> Failure:
+    """One more wrong password; the caller commits (audit.record)."""
+    if account is None:
+        return _count_unknown(identifier, at)
+    return _count_account(account, at)
+
+
+def _count_account(account: Account, at: datetime) -> Failure:
+    """One atomic update: the failure counts, and a new 24-hour window if the last one is over.
+
+    Every expression of the SET reads the row as it was, so concurrent failures each add one.
+    """
+    new_window = or_(
+        Account.failure_window_start.is_(None),
+        Account.failure_window_start <= at - timedelta(seconds=DAY),
+    )
+    in_a_row, in_window = db.session.execute(
+        update(Account)
+        .where(Account.id == account.id)
+        .values(
+            failed_logins=Account.failed_logins + 1,
+            failures_in_window=case((new_window, 1), else_=Account.failures_in_window + 1),
+            failure_window_start=case(
+                (new_window, literal(at, UTCDateTime())), else_=Account.failure_window_start
+            ),
+        )
+        .returning(Account.failed_logins, Account.failures_in_window),
+        execution_options={"synchronize_session": False},
+    ).one()
+    retry = _as_time(_retry_epoch(at, in_a_row))
+    if retry is not None:
+        db.session.execute(
+            update(Account)
+            .where(Account.id == account.id, Account.failed_logins == in_a_row)
+            .values(next_login_at=retry),
+            execution_options={"synchronize_session": False},
+        )
+    failure = Failure(in_a_row, in_window, retry)
+    if failure.locks:
+        _lock(account)
+    return failure
+
+
+def _lock(account: Account) -> None:
+    locked = db.session.execute(
+        update(Account)
+        .where(Account.id == account.id, Account.status.not_in((LOCKED, DISABLED)))
+        .values(status=LOCKED, locked_reason=LOCKED_LOGIN_FAILURES)
+    )
+    if locked.rowcount == 1:
+        audit.record("account_locked", account, commit=False, reason=LOCKED_LOGIN_FAILURES)
+
+
+def _count_unknown(identifier: str, at: datetime) -> Failure:
+    """The same counters in the rate-limit storage; each value is written by one caller only.
+
+    Storage counters only add, so a value that must be set (a time) is added once to a fresh key
+    named after the count that only this caller's increment returned.
+    """
+    storage = limiter.storage
+    epoch = int(at.timestamp())
+    in_a_row = storage.incr(_key(identifier, "n"), UNKNOWN_MEMORY)
+    window = storage.get(_key(identifier, "window"))
+    started = storage.get(_key(identifier, "start", window)) if window else 0
+    if not window or epoch - started >= DAY:
+        window = storage.incr(_key(identifier, "window"), UNKNOWN_MEMORY)
+        storage.incr(_key(identifier, "start", window), UNKNOWN_MEMORY, amount=epoch)
+    in_window = storage.incr(_key(identifier, "count", window), UNKNOWN_MEMORY)
+    retry = _retry_epoch(at, in_a_row)
+    if retry:
+        storage.incr(_key(identifier, "until", in_a_row), UNKNOWN_MEMORY, amount=retry)
+    return Failure(in_a_row, in_window, _as_time(retry))
+
+
+def count_success(account: Account) -> None:
+    """The right password, on time: the failures in a row start again from zero."""
+    db.session.execute(
+        update(Account)
+        .where(Account.id == account.id, Account.failed_logins > 0)
+        .values(failed_logins=0, next_login_at=None)
+    )
+
+
+def minutes_until(when: datetime, at: datetime) -> int:
+    return max(1, math.ceil((when - at).total_seconds() / 60))
+
+
+def seconds_until(when: datetime, at: datetime) -> int:
+    return max(1, math.ceil((when - at).total_seconds()))
+
+
+def failure_message(failure: Failure, at: datetime) -> str:
+    """What a wrong password (or an unknown identifier) is told: the same words either way."""
+    if failure.locks:
+        return _(
+            "Trop d'essais infructueux : par sécurité, le compte est bloqué. "
+            "Adressez-vous à l'école de votre enfant pour le débloquer."
+        )
+    if failure.retry_at is None:
+        return _("Identifiant ou mot de passe incorrect.")
+    minutes = minutes_until(failure.retry_at, at)
+    return ngettext(
+        "Identifiant ou mot de passe incorrect. Par sécurité, réessayez dans %(num)d minute.",
+        "Identifiant ou mot de passe incorrect. Par sécurité, réessayez dans %(num)d minutes.",
+        minutes,
+    )
+
+
+def wait_message(when: datetime, at: datetime) -> str:
+    """What a try during the delay is told; the password was not checked."""
+    minutes = minutes_until(when, at)
+    return ngettext(
+        "Trop d'essais infructueux. Par sécurité, réessayez dans %(num)d minute.",
+        "Trop d'essais infructueux. Par sécurité, réessayez dans %(num)d minutes.",
+        minutes,
+    )
