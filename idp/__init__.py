@@ -94,10 +94,12 @@ def _init_security_headers(app: Flask, talisman) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from idp.flows import account, activation, login, recovery
+    from idp.oidc import registration
     from idp.oidc import views as oidc_views
     from idp.portal import views as portal_views
 
     app.register_blueprint(oidc_views.bp)
+    app.register_blueprint(registration.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(activation.bp)
     app.register_blueprint(recovery.bp)

@@ -106,6 +106,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KEYS_DIR", "keys", _text, "Folder of private signing keys (PEM)."),
     Setting("SECRET_KEY", None, _text, "Master secret: sessions, CSRF, keyed hashes, pairwise."),
     Setting("BCRYPT_ROUNDS", 12, _bcrypt_rounds, "bcrypt cost for chosen passwords."),
+    Setting(
+        "PROVISIONAL_BCRYPT_ROUNDS",
+        6,
+        _bcrypt_rounds,
+        "bcrypt cost for the letters' provisional passwords: random (67 bits), expiring.",
+    ),
     Setting("CODE_TTL", 60, _positive_int, "Authorization code lifetime (s)."),
     Setting("ACCESS_TOKEN_TTL", 3600, _positive_int, "Access token lifetime (s)."),
     Setting("REFRESH_TOKEN_TTL", 2592000, _positive_int, "Refresh token lifetime (s)."),

@@ -15,7 +15,7 @@ from idp.extensions import db
 
 log = logging.getLogger(__name__)
 
-API_PATHS = ("/token", "/userinfo", "/revoke", "/jwks.json", "/.well-known/")
+API_PATHS = ("/token", "/userinfo", "/revoke", "/jwks.json", "/.well-known/", "/register")
 
 
 def _wants_json() -> bool:

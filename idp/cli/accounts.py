@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask
 
 from idp.cli import emit, json_option, with_app
-from idp.provisioning import accounts
+from idp.cli.files import staged, writable
+from idp.provisioning import accounts, helpdesk
+from idp.provisioning.letters import Letter, render, short_date
 
 
 @click.group("accounts")
@@ -53,9 +57,39 @@ def show(app: Flask, identifier: str, as_json: bool) -> None:
     document = accounts.describe_account(account)
     lines = [f"name: {account.name}"]
     lines += [f"{key}: {value}" for key, value in document.items() if key != "children"]
+    lines += helpdesk.help_desk_notes(account)
     lines += [
         f"child: {c['given_name']} {c['family_name']} ({c['ref']}), {c['class_level']}, "
         f"{c['school']['name']} ({c['school']['uai']})"
         for c in document["children"]
     ]
     emit(as_json, document, "\n".join(lines))
+
+
+@group.command("reset")
+@click.argument("identifier")
+@click.option(
+    "--letter",
+    "letter_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the new letter (PDF).",
+)
+@json_option
+@with_app
+def reset(app: Flask, identifier: str, letter_path: Path | None, as_json: bool) -> None:
+    """The help desk: back to provisional with a new password, unlocked, signed out everywhere."""
+    writable(letter_path)
+    account = accounts.find_account(identifier)
+    with staged() as staging:
+
+        def deliver(letter: Letter) -> None:
+            if letter_path:
+                staging.write(letter_path, render([letter]))
+
+        password = helpdesk.reset_account(account, deliver)
+    document = {"identifier": account.identifier, "provisional_password": password}
+    expiry = short_date(account.provisional_expires_at)
+    text = f"identifier: {account.identifier}\nprovisional password: {password} (until {expiry})"
+    if letter_path:
+        text += f"\nletter: {letter_path}"
+    emit(as_json, document, text)

@@ -6,8 +6,10 @@ import click
 from flask import Flask
 
 from idp.cli import emit, json_option, with_app
-from idp.provisioning import clients
+from idp.provisioning import clients, registration
 from idp.provisioning.clients import AUTH_METHODS
+
+MAX_TOKEN_LIFETIME = 30 * 86400
 
 
 @click.group("clients")
@@ -107,4 +109,21 @@ def rotate_secret(app: Flask, client_id: str, as_json: bool) -> None:
     """Give a teleservice a new secret; the old one stops working at once."""
     client, secret = clients.rotate_secret(client_id)
     info = {"client_id": client.client_id, "client_secret": secret}
+    emit(as_json, info, _text(info))
+
+
+@group.command("token")
+@click.option(
+    "--expires-in",
+    type=click.IntRange(1, MAX_TOKEN_LIFETIME),
+    default=3600,
+    show_default=True,
+    help="Lifetime in seconds.",
+)
+@json_option
+@with_app
+def token(app: Flask, expires_in: int, as_json: bool) -> None:
+    """An initial access token for one registration by API (RFC 7591), shown this once."""
+    value, expires_at = registration.mint_initial_token(expires_in)
+    info = {"initial_access_token": value, "expires_at": expires_at.isoformat()}
     emit(as_json, info, _text(info))

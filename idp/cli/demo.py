@@ -26,6 +26,7 @@ SCHOOL = ("0751234J", "École élémentaire Jules-Ferry")
 FAMILIES = [
     {
         "identifier": "a.lefevre10",
+        "parent_ref": "R0001",  # as in ../shared/data/export-ecole-exemple.csv
         "password": "Cartable-Bleu-2026",
         "status": ACTIVE,
         "email": "anais.lefevre@example.org",
@@ -37,6 +38,7 @@ FAMILIES = [
     },
     {
         "identifier": "m.dupont20",
+        "parent_ref": "R0007",
         "password": "Rentree-2026",
         "status": PROVISIONAL,
         "email": None,
@@ -48,7 +50,11 @@ LSU_CLIENT_ID = "lsu-demo"
 
 
 def _seed_family(family: dict) -> Account:
+    """The family as the demo wants it; known by identifier, or by the school's parent_ref when
+    the sample export was imported first (the demo then takes that account over)."""
     account = db.session.scalar(select(Account).filter_by(identifier=family["identifier"]))
+    if account is None:
+        account = db.session.scalar(select(Account).filter_by(parent_ref=family["parent_ref"]))
     if account is None:
         specs = [
             accounts.ChildSpec(given, fam, born, SCHOOL[0], level, SCHOOL[1], ref)
@@ -58,7 +64,10 @@ def _seed_family(family: dict) -> Account:
         if existing:
             raise accounts.ProvisioningError(f"demo children {existing} exist outside the demo")
         account, _ = accounts.create_account(*family["parent"], specs)
-        account.identifier = family["identifier"]
+    account.identifier = family["identifier"]
+    holder = db.session.scalar(select(Account.id).filter_by(parent_ref=family["parent_ref"]))
+    if holder in (None, account.id):  # an older demo's account may stand beside an import's
+        account.parent_ref = family["parent_ref"]
     account.password_hash = hash_password(family["password"])
     account.status = family["status"]
     account.email = family["email"]

@@ -38,6 +38,7 @@ def _build() -> dict:
         "jwks_uri": endpoint("oidc.jwks"),
         "revocation_endpoint": endpoint("oidc.revoke"),
         "end_session_endpoint": endpoint("oidc.end_session"),
+        "registration_endpoint": endpoint("registration.register"),
         "scopes_supported": SCOPES,
         "claims_supported": CLAIMS,
         "response_types_supported": ["code"],
