@@ -356,3 +356,22 @@ def test_answer_wording_status_and_timing_do_not_tell_whether_an_account_exists(
 
     assert_same_pages_and_timing(send, existing or account.identifier, missing)
     assert len(mails_to(mailbox, EMAIL)) == 3  # the mail budget; the page said the same each time
+
+
+def test_a_reset_cancels_an_address_change_asked_before(app, browser, factory, mailbox):
+    # Whoever knew the old password asked to move the address to theirs; the parent resets.
+    account, password = factory.account()
+    intruder = app.test_client()
+    OIDCClient(intruder, "", None, "").sign_in(account.identifier, password)
+    page = intruder.get("/compte/adresse").get_data(as_text=True)
+    intruder.post(
+        "/compte/adresse", data={"email": "intrus@example.net", "csrf_token": csrf_token(page)}
+    )
+    (change,) = links_in(mailbox.last_to("intrus@example.net"))
+
+    ask_reset(browser, account.identifier)
+    assert choose_password(browser, reset_link(mailbox)).status_code == 200
+
+    assert app.test_client().get(urlsplit(change).path).status_code == 400
+    db.session.refresh(account)
+    assert account.email == EMAIL

@@ -24,7 +24,7 @@ from idp.extensions import db, limiter
 from idp.flows import links
 from idp.models import Account, Flow
 from idp.models.accounts import ACTIVE
-from idp.models.flows import CANCELLED, DONE, PASSWORD_RESET
+from idp.models.flows import CANCELLED, DONE, EMAIL_CHANGE, PASSWORD_RESET
 from idp.oidc import tokens
 from idp.passwords import hash_password, policy_problems, secret_hash
 
@@ -196,6 +196,7 @@ def reset_password(token: str, password: str) -> Result:
         db.session.rollback()
         return Result(UNAVAILABLE, account=account)
     links.cancel_all(account, PASSWORD_RESET)
+    links.cancel_all(account, EMAIL_CHANGE)  # an address change asked by whoever got in dies too
     end_everything(account.id)
     audit.record("password_reset", account, commit=False)
     db.session.commit()
