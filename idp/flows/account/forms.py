@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, Length
 
-from idp.flows.activation.forms import email_field
-from idp.passwords import MAX_LENGTH
+from idp.flows.fields import email_field, new_password_confirm_field, new_password_field
 
 
 class PasswordForm(FlaskForm):
@@ -17,19 +16,8 @@ class PasswordForm(FlaskForm):
         validators=[DataRequired(_l("Saisissez votre mot de passe actuel.")), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
-    new_password = PasswordField(
-        _l("Nouveau mot de passe"),
-        validators=[DataRequired(_l("Choisissez un mot de passe.")), Length(max=MAX_LENGTH * 4)],
-        render_kw={"autocomplete": "new-password"},
-    )
-    new_password_confirm = PasswordField(
-        _l("Confirmez le nouveau mot de passe"),
-        validators=[
-            DataRequired(_l("Saisissez de nouveau le mot de passe.")),
-            EqualTo("new_password", _l("Les deux mots de passe ne sont pas identiques.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    new_password = new_password_field()
+    new_password_confirm = new_password_confirm_field()
 
 
 class EmailForm(FlaskForm):
