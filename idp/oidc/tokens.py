@@ -22,19 +22,27 @@ def _claim(model: type[AuthorizationCode] | type[Token], row_id: int, column: st
     return result.rowcount == 1
 
 
+def revoke_tokens(condition, now: int | None = None) -> int:
+    """Revoke the access and refresh tokens of the rows matching ``condition``; how many of
+    them (access and refresh counted apart) were live. A column is set only where still unset,
+    so the first revocation time stays. The caller commits."""
+    now = now or int(time.time())
+    revoked = db.session.execute(
+        update(Token)
+        .where(condition, Token.access_token_revoked_at == 0)
+        .values(access_token_revoked_at=now)
+    ).rowcount
+    revoked += db.session.execute(
+        update(Token)
+        .where(condition, Token.refresh_token_revoked_at == 0)
+        .values(refresh_token_revoked_at=now)
+    ).rowcount
+    return revoked
+
+
 def revoke_family(family: str) -> None:
     """Revoke every access and refresh token descended from one code."""
-    now = int(time.time())
-    db.session.execute(
-        update(Token)
-        .where(Token.family == family, Token.access_token_revoked_at == 0)
-        .values(access_token_revoked_at=now)
-    )
-    db.session.execute(
-        update(Token)
-        .where(Token.family == family, Token.refresh_token_revoked_at == 0)
-        .values(refresh_token_revoked_at=now)
-    )
+    revoke_tokens(Token.family == family)
 
 
 def claim_code(code: str, client_id: str) -> AuthorizationCode | None:
@@ -112,18 +120,9 @@ def revoke_token(token: Token, value: str) -> None:
 
 def revoke_account(account_id: int) -> int:
     """Revoke every token of the account and spend its unused codes: each teleservice has to
-    come back through the provider. Returns how many tokens were live. The caller commits."""
+    come back through the provider. Returns how many tokens it revoked. The caller commits."""
     now = int(time.time())
-    revoked = db.session.execute(
-        update(Token)
-        .where(Token.account_id == account_id, Token.access_token_revoked_at == 0)
-        .values(access_token_revoked_at=now)
-    ).rowcount
-    db.session.execute(
-        update(Token)
-        .where(Token.account_id == account_id, Token.refresh_token_revoked_at == 0)
-        .values(refresh_token_revoked_at=now)
-    )
+    revoked = revoke_tokens(Token.account_id == account_id, now)
     db.session.execute(
         update(AuthorizationCode)
         .where(AuthorizationCode.account_id == account_id, AuthorizationCode.used_at.is_(None))

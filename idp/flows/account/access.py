@@ -7,18 +7,18 @@ a teleservice's tokens. Each change is one conditional update, committed once.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 
 from idp import audit, sessions
 from idp.extensions import db
 from idp.models import Account, Client, LoginSession, Token
 from idp.models.base import utcnow
+from idp.oidc import tokens
 
 # First match wins: Edge and Opera also say "Chrome", Chrome also says "Safari".
 BROWSERS = (
@@ -122,18 +122,9 @@ def revoke_client(account: Account, client_id: str) -> bool:
     The teleservice's next request for tokens goes through /authorize again, where the
     browser's sign-in session (SSO) answers. False when the client held nothing to revoke.
     """
-    now = int(time.time())
-    mine = (Token.account_id == account.id, Token.client_id == client_id)
-    revoked = db.session.execute(
-        update(Token)
-        .where(*mine, Token.access_token_revoked_at == 0)
-        .values(access_token_revoked_at=now)
-    ).rowcount
-    revoked += db.session.execute(
-        update(Token)
-        .where(*mine, Token.refresh_token_revoked_at == 0)
-        .values(refresh_token_revoked_at=now)
-    ).rowcount
+    revoked = tokens.revoke_tokens(
+        and_(Token.account_id == account.id, Token.client_id == client_id)
+    )
     if revoked:
         client = db.session.scalar(select(Client).filter_by(client_id=client_id))
         audit.record("client_access_revoked", account, client=client, commit=False)
