@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from idp.extensions import db
@@ -16,6 +17,36 @@ from idp.models import Account, Flow
 from idp.models.base import utcnow
 from idp.models.flows import CANCELLED, DONE, SENT
 from idp.passwords import secret_hash
+
+# Why a mailed link can't be used (the services' outcomes and the pages' messages alike).
+UNKNOWN = "unknown"
+EXPIRED = "expired"
+REPLACED = "replaced"
+USED = "used"
+
+
+def check(token: str, kind: str) -> tuple[Flow | None, str | None]:
+    """The link's flow and, when it can't be used, why (one of the four problems above)."""
+    flow = find(token, kind)
+    if flow is None:
+        return None, UNKNOWN
+    if flow.state == DONE:
+        return flow, USED
+    if flow.state == CANCELLED:
+        return flow, REPLACED
+    if is_expired(flow):
+        return flow, EXPIRED
+    return flow, None
+
+
+def problem_message(problem: str) -> str:
+    """What the parent reads about a link that can't be used."""
+    return {
+        UNKNOWN: _("Ce lien n'est pas valide. Vérifiez qu'il a été copié en entier."),
+        EXPIRED: _("Ce lien a expiré."),
+        REPLACED: _("Un lien plus récent vous a été envoyé : utilisez le dernier."),
+        USED: _("Ce lien a déjà servi."),
+    }[problem]
 
 
 def create(kind: str, account: Account, email: str | None, ttl: int) -> tuple[Flow, str]:

@@ -19,7 +19,7 @@ from idp.flows import links
 from idp.flows.account.access import end_sessions
 from idp.models import Account, Flow
 from idp.models.accounts import ACTIVE
-from idp.models.flows import CANCELLED, DONE, EMAIL_CHANGE, PASSWORD_RESET, SENT
+from idp.models.flows import CANCELLED, EMAIL_CHANGE, PASSWORD_RESET, SENT
 from idp.oidc import tokens
 from idp.passwords import check_password, hash_password, policy_problems
 
@@ -27,10 +27,10 @@ from idp.passwords import check_password, hash_password, policy_problems
 DONE_NOW = "done"
 PENDING = "pending"  # the confirmation link is out (mail_sent says whether it left)
 INVALID = "invalid"  # field errors to show beside the fields
-UNKNOWN_LINK = "unknown"
-EXPIRED_LINK = "expired"
-REPLACED_LINK = "replaced"
-USED_LINK = "used"
+UNKNOWN_LINK = links.UNKNOWN
+EXPIRED_LINK = links.EXPIRED
+REPLACED_LINK = links.REPLACED
+USED_LINK = links.USED
 INACTIVE = "inactive"  # the account is no longer active (locked, disabled)
 
 
@@ -158,14 +158,9 @@ def confirm_email(token: str) -> Result:
     Every other live link of the account (such as a password reset sent to the old address)
     is cancelled: the account changed.
     """
-    flow = links.find(token, EMAIL_CHANGE)
-    if flow is None:
-        return Result(UNKNOWN_LINK)
-    problem = {DONE: USED_LINK, CANCELLED: REPLACED_LINK}.get(flow.state)
-    if problem is None and links.is_expired(flow):
-        problem = EXPIRED_LINK
+    flow, problem = links.check(token, EMAIL_CHANGE)
     if problem is not None:
-        return Result(problem, account=flow.account)
+        return Result(problem, account=flow.account if flow else None)
     account = flow.account
     old = account.email
     if not links.use(flow):

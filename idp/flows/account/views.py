@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from idp import sessions
 from idp.extensions import limiter
+from idp.flows import links
 from idp.flows.account import access, service
 from idp.flows.account.forms import ButtonForm, EmailForm, PasswordForm
 from idp.models import LoginSession
@@ -136,16 +137,11 @@ def confirm_email(token: str) -> tuple[str, int]:
             "account/email_confirmed.html", email=result.account.email, signed_in=signed_in
         )
         return page, 200
-    messages = {
-        service.UNKNOWN_LINK: _("Ce lien n'est pas valide. Vérifiez qu'il a été copié en entier."),
-        service.EXPIRED_LINK: _("Ce lien a expiré."),
-        service.REPLACED_LINK: _("Un lien plus récent vous a été envoyé : utilisez le dernier."),
-        service.USED_LINK: _("Ce lien a déjà servi."),
-        service.INACTIVE: _("Ce compte n'est plus actif. Adressez-vous à l'école."),
-    }
-    page = render_template(
-        "account/link_problem.html", message=messages[result.outcome], signed_in=signed_in
-    )
+    if result.outcome == service.INACTIVE:
+        message = _("Ce compte n'est plus actif. Adressez-vous à l'école.")
+    else:
+        message = links.problem_message(result.outcome)
+    page = render_template("account/link_problem.html", message=message, signed_in=signed_in)
     return page, 400
 
 

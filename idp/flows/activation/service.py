@@ -27,7 +27,7 @@ from idp.models.accounts import (
     PENDING_EMAIL,
     PROVISIONAL,
 )
-from idp.models.flows import CANCELLED, DONE, EMAIL_CONFIRMATION
+from idp.models.flows import EMAIL_CONFIRMATION
 from idp.passwords import hash_password, policy_problems
 
 MAX_BIRTHDATE_FAILURES = 5
@@ -37,10 +37,10 @@ PENDING = "pending"  # done: the mail is out (or could not be sent: mail_sent Fa
 INVALID = "invalid"  # field errors to show beside the fields
 LOCKED_NOW = "locked"  # the fifth wrong birth date
 ALREADY = "already"  # another window activated first
-UNKNOWN_LINK = "unknown"
-EXPIRED_LINK = "expired"
-REPLACED_LINK = "replaced"
-USED_LINK = "used"
+UNKNOWN_LINK = links.UNKNOWN
+EXPIRED_LINK = links.EXPIRED
+REPLACED_LINK = links.REPLACED
+USED_LINK = links.USED
 CONFIRMED = "confirmed"
 
 
@@ -173,16 +173,10 @@ def resend(account: Account, email: str | None = None) -> Result:
 
 def confirm(token: str) -> Result:
     """Follow the mailed link: the account becomes active, once."""
-    flow = links.find(token, EMAIL_CONFIRMATION)
-    if flow is None:
-        return Result(UNKNOWN_LINK)
+    flow, problem = links.check(token, EMAIL_CONFIRMATION)
+    if problem is not None:
+        return Result(problem, account=flow.account if flow else None)
     account = flow.account
-    if flow.state == DONE:
-        return Result(USED_LINK, account=account)
-    if flow.state == CANCELLED:
-        return Result(REPLACED_LINK, account=account)
-    if links.is_expired(flow):
-        return Result(EXPIRED_LINK, account=account)
     if not links.use(flow):
         db.session.rollback()
         return Result(USED_LINK, account=account)

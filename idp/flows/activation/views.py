@@ -8,11 +8,11 @@ pending request, the request resumes and the parent lands back on the teleservic
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, session, url_for
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from idp import sessions
 from idp.extensions import limiter
+from idp.flows import links
 from idp.flows.activation import service
 from idp.flows.activation.forms import ActivationForm, ConfirmForm, EmailForm
 from idp.models.accounts import PENDING_EMAIL, PROVISIONAL
@@ -125,16 +125,10 @@ def confirm(token: str) -> Response | str | tuple[str, int]:
     result = service.confirm(token)
     if result.outcome == service.CONFIRMED:
         return _continue(confirmed_id=result.account.id)
-    messages = {
-        service.UNKNOWN_LINK: _("Ce lien n'est pas valide. Vérifiez qu'il a été copié en entier."),
-        service.EXPIRED_LINK: _("Ce lien a expiré."),
-        service.REPLACED_LINK: _("Un lien plus récent vous a été envoyé : utilisez le dernier."),
-        service.USED_LINK: _("Ce lien a déjà servi."),
-    }
     account = result.account
     active = account is not None and account.is_active
     page = render_template(
-        "activation/link_problem.html", message=messages[result.outcome], active=active
+        "activation/link_problem.html", message=links.problem_message(result.outcome), active=active
     )
     return page, 200 if active else 400
 

@@ -24,7 +24,7 @@ from idp.extensions import db, limiter
 from idp.flows import links
 from idp.models import Account, Flow
 from idp.models.accounts import ACTIVE
-from idp.models.flows import CANCELLED, DONE, EMAIL_CHANGE, PASSWORD_RESET
+from idp.models.flows import EMAIL_CHANGE, PASSWORD_RESET
 from idp.oidc import tokens
 from idp.passwords import hash_password, policy_problems, secret_hash
 
@@ -34,10 +34,10 @@ MAILS_PER_TARGET = "3 per 10 minutes;10 per day"
 VALID = "valid"  # the link works: show the form
 INVALID = "invalid"  # field errors to show beside the fields
 RESET = "reset"  # the new password holds
-UNKNOWN_LINK = "unknown"
-EXPIRED_LINK = "expired"
-REPLACED_LINK = "replaced"
-USED_LINK = "used"
+UNKNOWN_LINK = links.UNKNOWN
+EXPIRED_LINK = links.EXPIRED
+REPLACED_LINK = links.REPLACED
+USED_LINK = links.USED
 UNAVAILABLE = "unavailable"  # the account was locked or disabled since the link was sent
 
 
@@ -148,15 +148,11 @@ def _send(to: str, template: str, subject: str, **context) -> str:
 
 def _link(token: str) -> tuple[Flow | None, str | None]:
     """The link's flow and, if it can't be used, why."""
-    flow = links.find(token, PASSWORD_RESET)
-    if flow is None:
-        return None, UNKNOWN_LINK
-    if flow.state == DONE:
-        return flow, USED_LINK
-    if flow.state == CANCELLED or flow.email != flow.account.email:
+    flow, problem = links.check(token, PASSWORD_RESET)
+    if problem is not None:
+        return flow, problem
+    if flow.email != flow.account.email:  # sent to an address the account no longer has
         return flow, REPLACED_LINK
-    if links.is_expired(flow):
-        return flow, EXPIRED_LINK
     if not flow.account.is_active:
         return flow, UNAVAILABLE
     return flow, None

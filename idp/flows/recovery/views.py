@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from idp.extensions import limiter
-from idp.flows import throttle
+from idp.flows import links, throttle
 from idp.flows.recovery import service
 from idp.flows.recovery.forms import ForgottenIdentifierForm, ForgottenPasswordForm, ResetForm
 
@@ -64,18 +64,15 @@ def reset_password(token: str) -> Response | tuple[str, int, dict]:
 
 
 def _link_problem(outcome: str) -> tuple[str, int, dict]:
-    messages = {
-        service.UNKNOWN_LINK: _("Ce lien n'est pas valide. Vérifiez qu'il a été copié en entier."),
-        service.EXPIRED_LINK: _("Ce lien a expiré."),
-        service.REPLACED_LINK: _("Un lien plus récent vous a été envoyé : utilisez le dernier."),
-        service.USED_LINK: _("Ce lien a déjà servi."),
-        service.UNAVAILABLE: _(
+    if outcome == service.UNAVAILABLE:
+        message = _(
             "Ce compte ne peut pas changer de mot de passe pour l'instant. Adressez-vous à l'école."
-        ),
-    }
+        )
+    else:
+        message = links.problem_message(outcome)
     page = render_template(
         "recovery/link_problem.html",
-        message=messages[outcome],
+        message=message,
         offer_new_link=outcome != service.UNAVAILABLE,
     )
     return page, 400, NO_STORE
