@@ -71,14 +71,19 @@ def spend_password_check_time(password: str) -> None:
     check_password(password, _dummy_hash(current_app.config["BCRYPT_ROUNDS"]))
 
 
-def _hash_key() -> bytes:
-    secret = current_app.config["SECRET_KEY"].encode("utf-8")
-    return hmac.new(secret, b"idp keyed secret hash", hashlib.sha256).digest()
+def derived_key(purpose: bytes) -> bytes:
+    """A key for one purpose, derived from IDP_SECRET_KEY once per application."""
+    keys = current_app.extensions.setdefault("idp_derived_keys", {})
+    if purpose not in keys:
+        secret = current_app.config["SECRET_KEY"].encode("utf-8")
+        keys[purpose] = hmac.new(secret, purpose, hashlib.sha256).digest()
+    return keys[purpose]
 
 
 def secret_hash(value: str) -> str:
     """The keyed hash under which a random secret is stored and looked up."""
-    return hmac.new(_hash_key(), value.encode("utf-8"), hashlib.sha256).hexdigest()
+    key = derived_key(b"idp keyed secret hash")
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def secret_matches(value: str, stored_hash: str) -> bool:

@@ -15,15 +15,14 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import scope_to_list
 from authlib.oidc.core import UserInfo
-from flask import current_app
 
 from idp.models import Account, Child, Client
 from idp.models.oauth import PAIRWISE
+from idp.passwords import derived_key
 
 
 def _pseudonym(client: Client, kind: str, local_id: str) -> str:
-    secret = current_app.config["SECRET_KEY"].encode("utf-8")
-    key = hmac.new(secret, b"idp pairwise subject", hashlib.sha256).digest()
+    key = derived_key(b"idp pairwise subject")
     message = f"{client.client_id}|{kind}|{local_id}".encode()
     digest = hmac.new(key, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
