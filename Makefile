@@ -20,7 +20,7 @@ translations: $(STAMP)
 
 # After changing user-visible strings: refresh the catalogues, then translate the new entries.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o idp/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k _plural:1,2 --no-location --sort-output -o idp/translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i idp/translations/messages.pot -d idp/translations
 
 run: install

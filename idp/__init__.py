@@ -30,7 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(values)
     _configure_flask(app)
 
-    from idp import errors, i18n, sessions
+    from idp import errors, i18n, messages, sessions
     from idp.extensions import csrf, db, limiter, migrate, talisman
     from idp.oidc.server import init_oidc
 
@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     _init_security_headers(app, talisman)
     i18n.init_app(app)
+    messages.init_app(app)
     sessions.init_app(app)
     init_oidc(app)
     _register_blueprints(app)
@@ -93,7 +94,7 @@ def _init_security_headers(app: Flask, talisman) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from idp.flows import account, activation, login, recovery
+    from idp.flows import account, activation, gate, login, recovery
     from idp.oidc import registration
     from idp.oidc import views as oidc_views
     from idp.portal import views as portal_views
@@ -105,4 +106,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(recovery.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(portal_views.bp)
-    login.init_gate(app)
+    gate.init_app(app)

@@ -19,7 +19,7 @@ from idp.provisioning import letters
 from idp.provisioning.export import read_export
 from idp.provisioning.families import ImportResult, import_families
 
-SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "export-ecole-exemple.csv"
+SAMPLE = Path(__file__).resolve().parent / "data" / "export-ecole-exemple.csv"
 STEPS = (
     "Pour activer votre compte",
     "connectez-vous avec votre identifiant et ce mot de passe provisoire",

@@ -26,7 +26,7 @@ SCHOOL = ("0751234J", "École élémentaire Jules-Ferry")
 FAMILIES = [
     {
         "identifier": "a.lefevre10",
-        "parent_ref": "R0001",  # as in ../shared/data/export-ecole-exemple.csv
+        "parent_ref": "R0001",  # as in tests/data/export-ecole-exemple.csv
         "password": "Cartable-Bleu-2026",
         "status": ACTIVE,
         "email": "anais.lefevre@example.org",

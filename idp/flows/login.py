@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -134,22 +134,3 @@ def _after_sign_in() -> Response:
     if interaction_id:
         return redirect(url_for("oidc.resume", interaction_id=interaction_id))
     return redirect(url_for("portal.home"))
-
-
-# Where an account that is not active may still go: its own step, sign-out, the OIDC pipeline
-# (which applies the same rule through oidc.policy) and static files.
-OPEN_TO_INACTIVE = ("activation.", "oidc.", "static", "login.")
-
-
-def _gate() -> Response | None:
-    endpoint = request.endpoint or ""
-    if endpoint.startswith(OPEN_TO_INACTIVE):
-        return None
-    account = sessions.current_account()
-    if account is not None and not account.is_active:
-        return redirect(url_for("activation.required"))
-    return None
-
-
-def init_gate(app: Flask) -> None:
-    app.before_request(_gate)

@@ -1,6 +1,6 @@
 """The school imports its families from its export (contract §2, §5), and imports it again.
 
-The sample export (`../shared/data`, beside the checkout) has what real exports have: a BOM,
+The sample export (`tests/data`) has what real exports have: a BOM,
 semicolons, CRLF, both date forms, two parents sharing two children, accents, œ, æ, apostrophes,
 Vietnamese diacritics, a 29 February. A re-import creates nothing twice and never touches a
 password or a status; a bad file imports nothing and says, row by row, why.
@@ -30,7 +30,7 @@ from idp.provisioning.export import COLUMNS, read_export
 from idp.provisioning.families import import_families
 from tests.cli.harness import Cli, assert_one_line_failure
 
-SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "export-ecole-exemple.csv"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "export-ecole-exemple.csv"
 PARENTS = {f"R000{n}" for n in range(1, 9)}
 CREDENTIAL_COLUMNS = [
     "parent_ref",

@@ -29,7 +29,7 @@ from idp.provisioning.helpdesk import reset_account
 from tests.cli.harness import Cli, assert_one_line_failure
 from tests.oidc_client import OIDCClient, csrf_token
 
-SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "export-ecole-exemple.csv"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "export-ecole-exemple.csv"
 SHOW_KEYS = {"identifier", "status", "email", "email_verified", "locked_reason", "last_login_at"}
 
 
