@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _configure_flask(app)
 
     from idp import errors, i18n, messages, sessions
+    from idp.accounts import events
     from idp.extensions import csrf, db, limiter, migrate, talisman
     from idp.oidc.server import init_oidc
 
@@ -42,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_security_headers(app, talisman)
     i18n.init_app(app)
     messages.init_app(app)
+    events.init_app(app)
     sessions.init_app(app)
     init_oidc(app)
     _register_blueprints(app)

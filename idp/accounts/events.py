@@ -1,0 +1,110 @@
+"""Events after commit: a change records what happened; subscribers run once it is committed.
+
+A lifecycle function calls ``emit("session.ended", account_id, sessions=[…])`` inside its
+transaction. The event waits in the database session until the transaction commits (and is
+dropped if it rolls back); ``commit()`` commits, then runs each subscriber of each event, in
+order. A subscriber never runs inside the transaction that made the change and can't undo it:
+one that raises is logged, its own half-done work rolled back, and the next one runs.
+
+Subscribers are blinker signals, one per event name (``subscribe("session.ended")``). Work that
+must not be lost (a mail, a logout token) is not done by a subscriber but written to the outbox
+in the same transaction; a subscriber may only wake its sender.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from blinker import Namespace
+from flask import Flask
+from sqlalchemy import event as sqla_event
+from sqlalchemy.orm import Session
+
+from idp.extensions import db
+
+log = logging.getLogger(__name__)
+_signals = Namespace()
+_PENDING = "idp_events_pending"  # emitted in the open transaction
+_COMMITTED = "idp_events_committed"  # committed, subscribers not run yet
+
+Subscriber = Callable[["Event"], Any]
+
+
+@dataclass(frozen=True)
+class Event:
+    """What happened to an account (``account_id``), with what subscribers need to know."""
+
+    name: str
+    account_id: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def emit(name: str, account_id: int | None = None, **data: Any) -> Event:
+    """Record an event in the current transaction; subscribers run after it commits."""
+    item = Event(name, account_id, data)
+    db.session().info.setdefault(_PENDING, []).append(item)
+    return item
+
+
+def subscribe(name: str) -> Callable[[Subscriber], Subscriber]:
+    """Decorator: run the function with each committed event called ``name``."""
+
+    def connect(fn: Subscriber) -> Subscriber:
+        _signals.signal(name).connect(_receiver(fn), weak=False)
+        return fn
+
+    return connect
+
+
+def _receiver(fn: Subscriber) -> Callable[..., Any]:
+    def receive(sender: Event, **_: Any) -> Any:
+        return fn(sender)
+
+    receive.__qualname__ = getattr(fn, "__qualname__", "subscriber")
+    return receive
+
+
+def commit() -> None:
+    """Commit the current transaction, then run the subscribers of the events it carried."""
+    db.session.commit()
+    dispatch()
+
+
+def dispatch() -> None:
+    """Run the subscribers of committed events (each failure logged, never raised)."""
+    info = db.session().info
+    while info.get(_COMMITTED):
+        item = info[_COMMITTED].pop(0)
+        for receiver in _signals.signal(item.name).receivers.values():
+            try:
+                receiver(item)
+            except Exception:
+                log.exception("subscriber %s of %s failed", receiver.__qualname__, item.name)
+                db.session.rollback()
+
+
+def _committed(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        session.info.setdefault(_COMMITTED, []).extend(pending)
+
+
+def _rolled_back(session: Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:  # a savepoint's rollback keeps the outer events
+        session.info.pop(_PENDING, None)
+
+
+sqla_event.listen(Session, "after_commit", _committed)
+sqla_event.listen(Session, "after_soft_rollback", _rolled_back)
+
+
+def init_app(app: Flask) -> None:
+    """Events committed by a view that called ``db.session.commit()`` itself still run."""
+
+    @app.after_request
+    def _dispatch_after_request(response):
+        dispatch()
+        return response
