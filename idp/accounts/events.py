@@ -45,7 +45,10 @@ class Event:
 def emit(name: str, account_id: int | None = None, **data: Any) -> Event:
     """Record an event in the current transaction; subscribers run after it commits."""
     item = Event(name, account_id, data)
-    db.session().info.setdefault(_PENDING, []).append(item)
+    session = db.session()
+    if not session.in_transaction():  # so that a rollback before any statement drops it too
+        session.begin()
+    session.info.setdefault(_PENDING, []).append(item)
     return item
 
 
