@@ -7,8 +7,19 @@ order. A subscriber never runs inside the transaction that made the change and c
 one that raises is logged, its own half-done work rolled back, and the next one runs.
 
 Subscribers are blinker signals, one per event name (``subscribe("session.ended")``). Work that
-must not be lost (a mail, a logout token) is not done by a subscriber but written to the outbox
-in the same transaction; a subscriber may only wake its sender.
+must not be lost (a mail, a logout token) is not done after the commit but written to the outbox
+in the same transaction: ``subscribe(name, in_transaction=True)`` runs the function at ``emit``
+time, inside the transaction, where it may only add rows to ``db.session`` (it never commits).
+
+The events and their data:
+- ``session.ended``: ``sessions`` = ``[{"id": login session id, "clients": [client_id, …]}]``
+  (the clients that received tokens in it), ``reason`` (``logout``, ``session_ended``,
+  ``signed_out_everywhere``, ``password_changed``, ``password_reset``, ``helpdesk_reset``,
+  ``locked``).
+- ``tokens.revoked``: ``count``, ``reason``; ``links.cancelled``: ``count``, ``reason``.
+- ``account.activated``, ``account.confirmed``, ``account.password_changed``,
+  ``account.password_reset``, ``account.reset``, ``account.locked`` (``reason``),
+  ``account.email_changed``.
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ from idp.extensions import db
 
 log = logging.getLogger(__name__)
 _signals = Namespace()
+_in_transaction = Namespace()
 _PENDING = "idp_events_pending"  # emitted in the open transaction
 _COMMITTED = "idp_events_committed"  # committed, subscribers not run yet
 
@@ -49,14 +61,17 @@ def emit(name: str, account_id: int | None = None, **data: Any) -> Event:
     if not session.in_transaction():  # so that a rollback before any statement drops it too
         session.begin()
     session.info.setdefault(_PENDING, []).append(item)
+    _in_transaction.signal(name).send(item)
     return item
 
 
-def subscribe(name: str) -> Callable[[Subscriber], Subscriber]:
-    """Decorator: run the function with each committed event called ``name``."""
+def subscribe(name: str, in_transaction: bool = False) -> Callable[[Subscriber], Subscriber]:
+    """Decorator: run the function with each committed event called ``name`` (or, with
+    ``in_transaction``, as it is emitted: to write outbox rows in the same transaction)."""
 
     def connect(fn: Subscriber) -> Subscriber:
-        _signals.signal(name).connect(_receiver(fn), weak=False)
+        signals = _in_transaction if in_transaction else _signals
+        signals.signal(name).connect(_receiver(fn), weak=False)
         return fn
 
     return connect
