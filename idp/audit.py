@@ -15,12 +15,13 @@ def record(
     account: Account | None = None,
     client: Client | None = None,
     commit: bool = True,
+    account_id: int | None = None,
     **details: Any,
 ) -> AuditEvent:
     """Add an audit event; commits unless the caller commits it with its own change."""
     item = AuditEvent(
         event=event,
-        account_id=account.id if account is not None else None,
+        account_id=account.id if account is not None else account_id,
         client_id=client.client_id if client is not None else None,
         ip_address=request.remote_addr if has_request_context() else None,
         details=details,

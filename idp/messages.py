@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask, flash
 from flask_babel import gettext, ngettext
+from markupsafe import Markup
 
 
 def N_(text: str) -> str:
@@ -62,6 +63,15 @@ CATALOGUE: dict[str, str | tuple[str, str]] = {
     ),
     "account.client_revoked": N_("L'accès du téléservice est révoqué."),
     "account.session_ended": N_("La session est fermée."),
+    "account.inactive": N_("Ce compte n'est plus actif. Adressez-vous à l'école."),
+    "account.email_change_sent": N_(
+        "Un message vient d'être envoyé à %(email)s. Ouvrez le lien qu'il contient "
+        "pour confirmer la nouvelle adresse."
+    ),
+    # Self-help
+    "recovery.unavailable": N_(
+        "Ce compte ne peut pas changer de mot de passe pour l'instant. Adressez-vous à l'école."
+    ),
     # Mailed links that can't be used
     "link.unknown": N_("Ce lien n'est pas valide. Vérifiez qu'il a été copié en entier."),
     "link.expired": N_("Ce lien a expiré."),
@@ -102,13 +112,26 @@ def message_id(text: object) -> str | None:
     return getattr(text, "id", None)
 
 
-def flash_message(message_id: str, kind: str = "success") -> None:
+def flash_message(message_id: str, kind: str = "success", **values: Any) -> None:
     """Show a message on the next page (``flashes()`` of ``_messages.html``, ``role=status``).
 
-    The id travels in the cookie, not the words: the next page says it in its own language.
+    The id and values travel in the cookie, not the words: the next page says it in its own
+    language.
     """
-    flash(message_id, kind)
+    flash({"id": message_id, "values": values}, kind)
+
+
+def flashed(item: Any) -> Message:
+    """A flashed message (see ``flash_message``), in the current language."""
+    return message(item["id"], **item["values"])
+
+
+def id_attribute(text: object) -> Markup:
+    """`` data-message-id="…"`` for an element showing ``text`` (the ``message_attr`` filter)."""
+    found = message_id(text)
+    return Markup(' data-message-id="%s"') % found if found else Markup("")
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(message=message, message_id=message_id)
+    app.jinja_env.globals.update(message=message, message_id=message_id, flashed=flashed)
+    app.jinja_env.filters["message_attr"] = id_attribute

@@ -10,8 +10,9 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app, g, session
-from sqlalchemy import update
 
+from idp.accounts import events
+from idp.accounts.revocation import end_sessions
 from idp.extensions import db
 from idp.models import Account, LoginSession
 from idp.models.accounts import DISABLED, LOCKED
@@ -86,21 +87,10 @@ def current_account() -> Account | None:
 
 
 def sign_out() -> None:
-    """End the browser's session, here and in the database."""
+    """End the browser's session, here and in the database (idp.accounts.revocation)."""
     login_session = current_session()
     if login_session is not None:
-        login_session.ended_at = utcnow()
-        db.session.commit()
+        end_sessions(login_session.account_id, "logout", only=login_session.id)
+        events.commit()
     session.pop("sid", None)
     g.login_session = None
-
-
-def end_account_sessions(account_id: int, keep: str | None = None, only: str | None = None) -> int:
-    """End the account's open sessions (or just `only`), never `keep`; how many. Caller commits."""
-    conditions = [LoginSession.account_id == account_id, LoginSession.ended_at.is_(None)]
-    if only is not None:
-        conditions.append(LoginSession.id == only)
-    if keep is not None:
-        conditions.append(LoginSession.id != keep)
-    result = db.session.execute(update(LoginSession).where(*conditions).values(ended_at=utcnow()))
-    return result.rowcount

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from idp.extensions import db
-from idp.flows.account.access import describe_browser
+from idp.flows.account.signed_in import describe_browser
 from idp.models import AuditEvent, Flow, LoginSession
 from idp.models.base import utcnow
 from idp.models.flows import EMAIL_CHANGE
@@ -55,7 +55,7 @@ def error_beside(response, field: str) -> str:
     described = re.search(r'aria-describedby="([^"]*)"', tag.group(0)) if tag else None
     messages = []
     for element_id in described.group(1).split() if described else []:
-        found = re.search(rf'<span class="error" id="{element_id}">(.*?)</span>', page)
+        found = re.search(rf'<span class="error" id="{element_id}"[^>]*>(.*?)</span>', page)
         if found:
             messages.append(re.sub(r"<[^>]+>", " ", found.group(1)).strip())
     return " ".join(messages)

@@ -6,8 +6,9 @@ two requests released together by a `threading.Barrier`. Each race runs in two w
 
 - "at once": only the barrier; the requests overlap as they happen to;
 - "lockstep": the server itself also holds both requests just before the conditional update
-  (a second barrier around `service._move` or `links.use`), so both have passed every read and
-  truly race on the `UPDATE … WHERE status = …`: the case the code must survive.
+  (a second barrier on the `events.before_update` seam, for the change "activate" or
+  "link.use"), so both have passed every read and truly race on the
+  `UPDATE … WHERE status = …`: the case the code must survive.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from idp.accounts import events
 from idp.extensions import db
-from idp.flows import links
-from idp.flows.activation import service
+from idp.flows import mailed_links
 from idp.models import Account, AuditEvent, Flow
 from idp.models.accounts import PENDING_EMAIL, PROVISIONAL
 from idp.passwords import check_password
@@ -85,20 +86,19 @@ def at_once(*calls: Callable[[], requests.Response]) -> list[requests.Response]:
         return [future.result(timeout=3 * TIMEOUT) for future in futures]
 
 
-def hold_in_lockstep(monkeypatch, module, name: str, applies: Callable[..., bool]) -> dict:
-    """Make the server's `module.name` wait for a second request before it runs (when
-    `applies(*args, **kwargs)`), so both requests reach the conditional update together."""
-    original = getattr(module, name)
+def hold_in_lockstep(change: str, request: pytest.FixtureRequest) -> dict:
+    """Make the server wait, just before the conditional update called ``change``, for a second
+    request to get there too, so both requests reach the update together (for the test)."""
     barrier = threading.Barrier(2)
     seen = {"held": 0}
 
-    def held(*args, **kwargs):
-        if applies(*args, **kwargs):
+    def held(name: str, account_id: int) -> None:
+        if name == change:
             seen["held"] += 1
             barrier.wait(timeout=TIMEOUT)
-        return original(*args, **kwargs)
 
-    monkeypatch.setattr(module, name, held)
+    events.before_update.connect(held)
+    request.addfinalizer(lambda: events.before_update.disconnect(held))
     return seen
 
 
@@ -121,19 +121,12 @@ def mails_to(mailbox, address: str) -> list:
 
 @pytest.mark.parametrize("lockstep", [False, True], ids=["at-once", "lockstep"])
 def test_two_browsers_activating_one_account_at_once_apply_exactly_one(
-    app, live_server, mailbox, monkeypatch, lockstep
+    app, live_server, mailbox, request, lockstep
 ):
     factory = Factory(app)
     url = live_server.url
     if lockstep:
-        held = hold_in_lockstep(
-            monkeypatch,
-            service,
-            "_move",
-            lambda account, expected, **values: (
-                expected == PROVISIONAL and values.get("status") == PENDING_EMAIL
-            ),
-        )
+        held = hold_in_lockstep("activate", request)
     for round_ in range(ROUNDS):
         account, letter_password = factory.account(status="provisional", email=None)
         old_hash = account.password_hash
@@ -219,13 +212,11 @@ def pending_account_with_link(factory: Factory, url: str, mailbox, email: str):
 
 
 @pytest.mark.parametrize("lockstep", [False, True], ids=["at-once", "lockstep"])
-def test_two_clicks_on_the_link_at_once_activate_once(
-    app, live_server, mailbox, monkeypatch, lockstep
-):
+def test_two_clicks_on_the_link_at_once_activate_once(app, live_server, mailbox, request, lockstep):
     factory = Factory(app)
     url = live_server.url
-    if lockstep:  # the form's submission never calls links.use: only the clicks are held
-        held = hold_in_lockstep(monkeypatch, links, "use", lambda flow: True)
+    if lockstep:  # the form's submission never calls mailed_links.use: only the clicks are held
+        held = hold_in_lockstep("link.use", request)
     for round_ in range(ROUNDS):
         email = f"clic.{round_}@example.org"
         account, signed_in_browser, link = pending_account_with_link(factory, url, mailbox, email)
@@ -338,7 +329,7 @@ def test_failure_inside_the_activation_transaction_writes_nothing(
     def broken(*args, **kwargs):
         raise RuntimeError("link storage failed")
 
-    monkeypatch.setattr(links, "create", broken)
+    monkeypatch.setattr(mailed_links, "create", broken)
     answer = submit_activation(browser, "anais@example.org")
     page = answer.get_data(as_text=True)
     assert answer.status_code == 500
@@ -362,9 +353,7 @@ def test_failure_inside_the_activation_transaction_writes_nothing(
     assert fresh(account).status == PENDING_EMAIL
 
 
-def test_failure_while_confirming_leaves_the_link_usable(
-    app, browser, factory, mailbox, monkeypatch
-):
+def test_failure_while_confirming_leaves_the_link_usable(app, browser, factory, mailbox):
     """The other half of "no half-activated state": the link spent but the account not active
     would strand the parent; a failure in the confirmation rolls back both."""
     app.config["PROPAGATE_EXCEPTIONS"] = False
@@ -372,22 +361,45 @@ def test_failure_while_confirming_leaves_the_link_usable(
     OIDCClient(browser, "", None, "").sign_in(account.identifier, letter_password)
     assert submit_activation(browser, "anais@example.org").status_code == 200
     (link,) = links_in(mailbox.last_to("anais@example.org"))
-    real_record = service.audit.record
 
-    def broken(event, *args, **kwargs):
-        if event == "activation_confirmed":
-            raise RuntimeError("audit storage failed")
-        return real_record(event, *args, **kwargs)
+    def broken(change: str, account_id: int) -> None:  # after the link is spent, same transaction
+        if change == "confirm_email":
+            raise RuntimeError("database failed")
 
-    monkeypatch.setattr(service.audit, "record", broken)
+    events.before_update.connect(broken)
     phone = app.test_client()
-    failed = phone.get(urlsplit(link).path)
+    try:
+        failed = phone.get(urlsplit(link).path)
+    finally:
+        events.before_update.disconnect(broken)
     assert failed.status_code == 500 and "Erreur inattendue" in failed.get_data(as_text=True)
     account = fresh(account)
     assert account.status == PENDING_EMAIL and account.email_verified is False
     assert count(Flow, account_id=account.id, state="sent") == 1
 
-    monkeypatch.undo()
     again = phone.get(urlsplit(link).path)
     assert again.status_code == 200 and ACTIVATED in again.get_data(as_text=True)
     assert fresh(account).status == "active"
+
+
+def test_a_failing_subscriber_leaves_the_activation_applied(app, browser, factory, mailbox, caplog):
+    """Subscribers run after the commit: one that fails is logged and undoes nothing."""
+    account, letter_password = factory.account(status="provisional", email=None)
+    OIDCClient(browser, "", None, "").sign_in(account.identifier, letter_password)
+    assert submit_activation(browser, "anais@example.org").status_code == 200
+    (link,) = links_in(mailbox.last_to("anais@example.org"))
+
+    def failing(event: events.Event) -> None:
+        raise RuntimeError("a subscriber failed")
+
+    events.subscribe("account.confirmed")(failing)
+    try:
+        answer = app.test_client().get(urlsplit(link).path)
+    finally:
+        events.unsubscribe("account.confirmed", failing)
+    assert answer.status_code == 200 and ACTIVATED in answer.get_data(as_text=True)
+    assert fresh(account).status == "active"
+    assert count(Flow, account_id=account.id, state="done") == 1
+    assert "subscriber" in caplog.text and "account.confirmed failed" in caplog.text
+    # The other subscribers (the audit trail) still ran.
+    assert count(AuditEvent, account_id=account.id, event="activation_confirmed") == 1

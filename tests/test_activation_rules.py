@@ -58,7 +58,7 @@ def errors_beside(response, name: str) -> list[str]:
     start = raw.index(f'name="{name}"')
     following = re.compile(r"<label|<button").search(raw, start)
     segment = raw[start : following.start() if following else len(raw)]
-    pattern = rf'<span class="error" id="{name}-error-\d+">(.*?)</span>'
+    pattern = rf'<span class="error" id="{name}-error-\d+"[^>]*>(.*?)</span>'
     return [html.unescape(message) for message in re.findall(pattern, segment)]
 
 

@@ -39,6 +39,10 @@ from idp.extensions import db
 log = logging.getLogger(__name__)
 _signals = Namespace()
 _in_transaction = Namespace()
+# Sent just before each conditional update of an account or a mailed link, with the change's
+# name ("activate", "link.use", …) and the account id: a seam for tracing, and for tests that
+# hold two requests there so that they truly race on the UPDATE.
+before_update = Namespace().signal("before-conditional-update")
 _PENDING = "idp_events_pending"  # emitted in the open transaction
 _COMMITTED = "idp_events_committed"  # committed, subscribers not run yet
 
@@ -71,24 +75,27 @@ def subscribe(name: str, in_transaction: bool = False) -> Callable[[Subscriber],
 
     def connect(fn: Subscriber) -> Subscriber:
         signals = _in_transaction if in_transaction else _signals
-        signals.signal(name).connect(_receiver(fn), weak=False)
+        signals.signal(name).connect(fn, weak=False)
         return fn
 
     return connect
 
 
-def _receiver(fn: Subscriber) -> Callable[..., Any]:
-    def receive(sender: Event, **_: Any) -> Any:
-        return fn(sender)
-
-    receive.__qualname__ = getattr(fn, "__qualname__", "subscriber")
-    return receive
+def unsubscribe(name: str, fn: Subscriber) -> None:
+    """Disconnect ``fn`` from ``name`` (both kinds of subscribers)."""
+    _signals.signal(name).disconnect(fn)
+    _in_transaction.signal(name).disconnect(fn)
 
 
 def commit() -> None:
     """Commit the current transaction, then run the subscribers of the events it carried."""
     db.session.commit()
     dispatch()
+
+
+def rollback() -> None:
+    """Roll the current transaction back: its events are dropped with it."""
+    db.session.rollback()
 
 
 def dispatch() -> None:
@@ -100,7 +107,8 @@ def dispatch() -> None:
             try:
                 receiver(item)
             except Exception:
-                log.exception("subscriber %s of %s failed", receiver.__qualname__, item.name)
+                name = getattr(receiver, "__qualname__", repr(receiver))
+                log.exception("subscriber %s of %s failed", name, item.name)
                 db.session.rollback()
 
 
@@ -120,7 +128,9 @@ sqla_event.listen(Session, "after_soft_rollback", _rolled_back)
 
 
 def init_app(app: Flask) -> None:
-    """Events committed by a view that called ``db.session.commit()`` itself still run."""
+    """Connect the subscribers; events committed by a view that called
+    ``db.session.commit()`` itself still run, after the request."""
+    from idp.accounts import subscribers  # noqa: F401 (connects them)
 
     @app.after_request
     def _dispatch_after_request(response):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -15,6 +14,7 @@ from wtforms.validators import DataRequired, Length
 from idp import audit, sessions
 from idp.extensions import db, limiter
 from idp.flows import throttle
+from idp.messages import message
 from idp.models import Account
 from idp.models.accounts import DISABLED, LOCKED, PROVISIONAL
 from idp.models.base import utcnow
@@ -76,15 +76,12 @@ def authenticate(identifier: str, password: str) -> SignInResult:
 def _status_refusal(account: Account) -> str | None:
     """Why the right password still can't sign in (said only to whoever knows the password)."""
     if account.status == LOCKED:
-        return _("Votre compte est bloqué. Adressez-vous au directeur de l'école.")
+        return message("login.account_locked")
     if account.status == DISABLED:
-        return _("Ce compte est désactivé. Adressez-vous à l'école.")
+        return message("login.account_disabled")
     expiry = account.provisional_expires_at
     if account.status == PROVISIONAL and expiry is not None and expiry < utcnow():
-        return _(
-            "Votre mot de passe provisoire a expiré. "
-            "Demandez un nouveau courrier à l'école de votre enfant."
-        )
+        return message("login.provisional_expired")
     return None
 
 

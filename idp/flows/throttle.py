@@ -23,17 +23,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
-from sqlalchemy import case, literal, or_, update
-
-from idp import audit
-from idp.extensions import db, limiter
+from idp.accounts import lifecycle
+from idp.extensions import limiter
+from idp.messages import Message, message
 from idp.models import Account
-from idp.models.accounts import DISABLED, LOCKED
-from idp.models.base import UTCDateTime, utcnow
+from idp.models.base import utcnow
 from idp.passwords import secret_hash
 
 DELAY_FROM = 5  # the failure in a row after which the next try waits
@@ -41,7 +37,7 @@ FIRST_DELAY = 60  # seconds, after the fifth failure in a row
 MAX_DELAY = 3600  # seconds: doubling stops at one hour
 MAX_FAILURES_PER_DAY = 25
 DAY = 86400
-LOCKED_LOGIN_FAILURES = "too_many_login_failures"
+LOCKED_LOGIN_FAILURES = lifecycle.LOCKED_LOGIN_FAILURES
 # How long the storage remembers an unknown identifier's failures (from its first failure).
 UNKNOWN_MEMORY = 90 * DAY
 STORAGE_PREFIX = "idp-throttle"
@@ -111,49 +107,16 @@ def count_failure(account: Account | None, identifier: str, at: datetime) -> Fai
 
 
 def _count_account(account: Account, at: datetime) -> Failure:
-    """One atomic update: the failure counts, and a new 24-hour window if the last one is over.
-
-    Every expression of the SET reads the row as it was, so concurrent failures each add one.
-    """
-    new_window = or_(
-        Account.failure_window_start.is_(None),
-        Account.failure_window_start <= at - timedelta(seconds=DAY),
-    )
-    in_a_row, in_window = db.session.execute(
-        update(Account)
-        .where(Account.id == account.id)
-        .values(
-            failed_logins=Account.failed_logins + 1,
-            failures_in_window=case((new_window, 1), else_=Account.failures_in_window + 1),
-            failure_window_start=case(
-                (new_window, literal(at, UTCDateTime())), else_=Account.failure_window_start
-            ),
-        )
-        .returning(Account.failed_logins, Account.failures_in_window),
-        execution_options={"synchronize_session": False},
-    ).one()
+    """The failure counts (one atomic update, idp.accounts.lifecycle); the delay starts; the
+    25th of the window locks the account."""
+    in_a_row, in_window = lifecycle.count_login_failure(account, at)
     retry = _as_time(_retry_epoch(at, in_a_row))
     if retry is not None:
-        db.session.execute(
-            update(Account)
-            .where(Account.id == account.id, Account.failed_logins == in_a_row)
-            .values(next_login_at=retry),
-            execution_options={"synchronize_session": False},
-        )
+        lifecycle.delay_logins(account, in_a_row, retry)
     failure = Failure(in_a_row, in_window, retry)
     if failure.locks:
-        _lock(account)
+        lifecycle.lock(account, LOCKED_LOGIN_FAILURES)
     return failure
-
-
-def _lock(account: Account) -> None:
-    locked = db.session.execute(
-        update(Account)
-        .where(Account.id == account.id, Account.status.not_in((LOCKED, DISABLED)))
-        .values(status=LOCKED, locked_reason=LOCKED_LOGIN_FAILURES)
-    )
-    if locked.rowcount == 1:
-        audit.record("account_locked", account, commit=False, reason=LOCKED_LOGIN_FAILURES)
 
 
 def _count_unknown(identifier: str, at: datetime) -> Failure:
@@ -179,11 +142,7 @@ def _count_unknown(identifier: str, at: datetime) -> Failure:
 
 def count_success(account: Account) -> None:
     """The right password, on time: the failures in a row start again from zero."""
-    db.session.execute(
-        update(Account)
-        .where(Account.id == account.id, Account.failed_logins > 0)
-        .values(failed_logins=0, next_login_at=None)
-    )
+    lifecycle.count_login_success(account)
 
 
 def minutes_until(when: datetime, at: datetime) -> int:
@@ -194,28 +153,15 @@ def seconds_until(when: datetime, at: datetime) -> int:
     return max(1, math.ceil((when - at).total_seconds()))
 
 
-def failure_message(failure: Failure, at: datetime) -> str:
+def failure_message(failure: Failure, at: datetime) -> Message:
     """What a wrong password (or an unknown identifier) is told: the same words either way."""
     if failure.locks:
-        return _(
-            "Trop d'essais infructueux : par sécurité, le compte est bloqué. "
-            "Adressez-vous à l'école de votre enfant pour le débloquer."
-        )
+        return message("login.locked_now")
     if failure.retry_at is None:
-        return _("Identifiant ou mot de passe incorrect.")
-    minutes = minutes_until(failure.retry_at, at)
-    return ngettext(
-        "Identifiant ou mot de passe incorrect. Par sécurité, réessayez dans %(num)d minute.",
-        "Identifiant ou mot de passe incorrect. Par sécurité, réessayez dans %(num)d minutes.",
-        minutes,
-    )
+        return message("login.failed")
+    return message("login.failed_wait", num=minutes_until(failure.retry_at, at))
 
 
-def wait_message(when: datetime, at: datetime) -> str:
+def wait_message(when: datetime, at: datetime) -> Message:
     """What a try during the delay is told; the password was not checked."""
-    minutes = minutes_until(when, at)
-    return ngettext(
-        "Trop d'essais infructueux. Par sécurité, réessayez dans %(num)d minute.",
-        "Trop d'essais infructueux. Par sécurité, réessayez dans %(num)d minutes.",
-        minutes,
-    )
+    return message("login.throttled", num=minutes_until(when, at))

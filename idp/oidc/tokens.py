@@ -8,6 +8,7 @@ import time
 from flask import current_app
 from sqlalchemy import or_, select, update
 
+from idp.accounts.revocation import revoke_tokens
 from idp.extensions import db
 from idp.models import AuthorizationCode, Token
 from idp.passwords import secret_hash
@@ -20,24 +21,6 @@ def _claim(model: type[AuthorizationCode] | type[Token], row_id: int, column: st
         update(model).where(model.id == row_id, unset).values({column: int(time.time())})
     )
     return result.rowcount == 1
-
-
-def revoke_tokens(condition, now: int | None = None) -> int:
-    """Revoke the access and refresh tokens of the rows matching ``condition``; how many of
-    them (access and refresh counted apart) were live. A column is set only where still unset,
-    so the first revocation time stays. The caller commits."""
-    now = now or int(time.time())
-    revoked = db.session.execute(
-        update(Token)
-        .where(condition, Token.access_token_revoked_at == 0)
-        .values(access_token_revoked_at=now)
-    ).rowcount
-    revoked += db.session.execute(
-        update(Token)
-        .where(condition, Token.refresh_token_revoked_at == 0)
-        .values(refresh_token_revoked_at=now)
-    ).rowcount
-    return revoked
 
 
 def revoke_family(family: str) -> None:
@@ -116,16 +99,3 @@ def revoke_token(token: Token, value: str) -> None:
     else:
         revoke_family(token.family)
     db.session.commit()
-
-
-def revoke_account(account_id: int) -> int:
-    """Revoke every token of the account and spend its unused codes: each teleservice has to
-    come back through the provider. Returns how many tokens it revoked. The caller commits."""
-    now = int(time.time())
-    revoked = revoke_tokens(Token.account_id == account_id, now)
-    db.session.execute(
-        update(AuthorizationCode)
-        .where(AuthorizationCode.account_id == account_id, AuthorizationCode.used_at.is_(None))
-        .values(used_at=now)
-    )
-    return revoked

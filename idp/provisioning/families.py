@@ -139,7 +139,7 @@ def _write(plan: Plan, created: list[Credential], hashes: list[str], updated: se
     """Every change of the plan, in batches, inside the caller's transaction."""
     new_schools = sorted(plan.export.schools.keys() - plan.school_names.keys())
     _insert(School, [{"uai": uai, "name": plan.export.schools[uai]} for uai in new_schools])
-    _update(School, [{"uai": u, "name": n} for u, n in plan.renamed_schools().items()])
+    _set_by_id(School, [{"uai": u, "name": n} for u, n in plan.renamed_schools().items()])
     child_ids = _write_children(plan)
     account_ids, new_ids = _write_parents(plan, created, hashes)
     for chunk in chunks([link_id for link_id, _ in plan.stale_links()]):
@@ -153,7 +153,7 @@ def _write_children(plan: Plan) -> dict[str, int]:
     """New children inserted, changed ones updated; every child's id by ref."""
     new = plan.new_children()
     ids = _insert(Child, [_child_row(pupil) for pupil in new])
-    _update(Child, [{"id": i, **_child_row(pupil)} for i, pupil in plan.changed_children()])
+    _set_by_id(Child, [{"id": i, **_child_row(pupil)} for i, pupil in plan.changed_children()])
     return {ref: known.id for ref, known in plan.children.items()} | {
         pupil.ref: new_id for pupil, new_id in zip(new, ids, strict=True)
     }
@@ -172,7 +172,7 @@ def _write_parents(
     names = [
         {"id": i, "family_name": p.family_name, "given_name": p.given_name} for i, p in renamed
     ]
-    _update(Account, names)
+    _set_by_id(Account, names)
     ids = {ref: known.id for ref, known in plan.parents.items()}
     ids |= {item.parent_ref: new_id for item, new_id in zip(created, new_ids, strict=True)}
     return ids, new_ids
@@ -188,7 +188,7 @@ def _insert(model: type, rows: list[dict[str, Any]]) -> list[Any]:
     return ids
 
 
-def _update(model: type, rows: list[dict[str, Any]]) -> None:
+def _set_by_id(model: type, rows: list[dict[str, Any]]) -> None:
     """Bulk UPDATE by primary key, 1,000 rows at a time."""
     for chunk in chunks(rows, 1000):
         db.session.execute(update(model), chunk)

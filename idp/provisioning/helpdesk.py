@@ -11,17 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from idp import audit, sessions
+from idp.accounts import events, lifecycle
 from idp.extensions import db
-from idp.models import Account, AuditEvent, Flow
+from idp.models import Account, AuditEvent
 from idp.models.accounts import DISABLED, LOCKED_BIRTHDATE, LOCKED_NOT_GUARDIAN, PROVISIONAL
 from idp.models.base import utcnow
-from idp.models.flows import CANCELLED, SENT
-from idp.oidc import tokens
 from idp.passwords import provisional_password
 from idp.provisioning.accounts import ProvisioningError, hash_provisional, provisional_expiry
 from idp.provisioning.letters import Letter, short_date
@@ -39,7 +36,8 @@ MAIL_SCAN = 200  # the account's latest events searched for the last mail
 
 
 def reset_account(account: Account, deliver: Callable[[Letter], None] | None = None) -> str:
-    """Start the account over; returns the new provisional password. Commits once.
+    """Start the account over (idp.accounts.lifecycle.helpdesk_reset); returns the new
+    provisional password. Commits once.
 
     `deliver` gets the new letter before the commit (see families.import_families): if it
     raises, nothing changes.
@@ -48,42 +46,18 @@ def reset_account(account: Account, deliver: Callable[[Letter], None] | None = N
         raise ProvisioningError(
             f"account {account.identifier} is disabled: a reset won't enable it"
         )
-    previous = {"previous_status": account.status, "locked_reason": account.locked_reason}
     password = provisional_password()
-    account.password_hash = hash_provisional(password)
-    account.provisional_expires_at = provisional_expiry()
-    account.status = PROVISIONAL
-    account.email_verified = False
-    account.locked_reason = None
-    account.activation_failures = account.failed_logins = account.failures_in_window = 0
-    account.next_login_at = account.failure_window_start = None
-    ended = _end_everything(account)
     try:
-        db.session.flush()
-        audit.record("account_reset", account, commit=False, **previous, **ended)
+        ended = lifecycle.helpdesk_reset(account, hash_provisional(password), provisional_expiry())
+        if ended is None:
+            raise ProvisioningError(f"account {account.identifier} changed meanwhile: try again")
         if deliver is not None:
             deliver(letter_for(account, password))
-        db.session.commit()
+        events.commit()
     except BaseException:
-        db.session.rollback()
+        events.rollback()
         raise
     return password
-
-
-def _end_everything(account: Account) -> dict[str, int]:
-    """End what the old credentials opened; how many of each, for the audit trail."""
-    return {
-        "sessions_ended": sessions.end_account_sessions(account.id),
-        "links_cancelled": _set(
-            Flow, {"account_id": account.id}, Flow.state == SENT, state=CANCELLED
-        ),
-        "tokens_revoked": tokens.revoke_account(account.id),
-    }
-
-
-def _set(model: type, owned: dict[str, Any], condition: Any, **values: Any) -> int:
-    statement = update(model).filter_by(**owned).where(condition).values(**values)
-    return db.session.execute(statement).rowcount
 
 
 def letter_for(account: Account, password: str) -> Letter:

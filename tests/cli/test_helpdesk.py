@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from idp import audit
 from idp.extensions import db
-from idp.flows import links
+from idp.flows import mailed_links
 from idp.mail import mask
 from idp.models import Account, AuditEvent, Flow, LoginSession, Token
 from idp.models.base import utcnow
@@ -164,7 +164,7 @@ def test_reset_of_an_unknown_identifier_is_one_line(cli: Cli, tmp_path: Path):
 def test_reset_ends_sessions_revokes_tokens_and_cancels_links(app: Flask, factory, rp: OIDCClient):
     account, password = factory.account(email="anais@example.org")
     tokens = rp.tokens_for(account.identifier, password)
-    _, token = links.create(EMAIL_CONFIRMATION, account, account.email, 3600)
+    _, token = mailed_links.create(EMAIL_CONFIRMATION, account, account.email)
     db.session.commit()
     letters: list = []
 
@@ -178,7 +178,7 @@ def test_reset_ends_sessions_revokes_tokens_and_cancels_links(app: Flask, factor
     token_row = db.session.scalar(select(Token).filter_by(account_id=account.id))
     assert token_row.access_token_revoked_at and token_row.refresh_token_revoked_at
     assert db.session.scalar(select(Flow.state).filter_by(account_id=account.id)) == "cancelled"
-    assert links.find(token, EMAIL_CONFIRMATION).state == "cancelled"
+    assert mailed_links.find(token, EMAIL_CONFIRMATION).state == "cancelled"
     assert urlsplit(rp.browser.get("/").location).path == "/login"  # signed out, not held
     db.session.refresh(account)
     assert (account.status, account.email, account.email_verified) == (

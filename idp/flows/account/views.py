@@ -11,16 +11,18 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from idp import sessions
+from idp import messages, sessions
 from idp.extensions import limiter
-from idp.flows import links
-from idp.flows.account import access, service
+from idp.flows import mailed_links
+from idp.flows.account import service, signed_in
 from idp.flows.account.forms import ButtonForm, EmailForm, PasswordForm
+from idp.flows.gate import login_required
+from idp.flows.outcome import show_errors
+from idp.messages import flash_message
 from idp.models import LoginSession
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
@@ -31,18 +33,9 @@ try:
 except ZoneInfoNotFoundError:  # pragma: no cover - a system without zone data
     TIMEZONE = ZoneInfo("UTC")
 
-OPEN_ENDPOINTS = ("account.confirm_email",)  # the mailed link: any browser
-
 
 def local_time(moment: datetime) -> str:
     return format_datetime(moment, "d MMMM y, HH:mm", tzinfo=TIMEZONE, locale=get_locale())
-
-
-@bp.before_request
-def _require_sign_in() -> Response | None:
-    if request.endpoint in OPEN_ENDPOINTS or sessions.current_session() is not None:
-        return None
-    return redirect(url_for("login.login"))
 
 
 @bp.context_processor
@@ -52,7 +45,7 @@ def _helpers() -> dict:
 
 def _current() -> LoginSession:
     login_session = sessions.current_session()
-    assert login_session is not None  # _require_sign_in
+    assert login_session is not None  # login_required
     return login_session
 
 
@@ -62,6 +55,7 @@ def _account_key() -> str:
 
 
 @bp.get("")
+@login_required
 def show() -> str:
     login_session = _current()
     account = login_session.account
@@ -69,13 +63,14 @@ def show() -> str:
         "account/overview.html",
         account=account,
         pending=service.pending_email(account),
-        teleservices=access.teleservices(account),
-        browsers=access.active_sessions(account, login_session.id),
+        teleservices=signed_in.teleservices(account),
+        browsers=signed_in.active_sessions(account, login_session.id),
         button=ButtonForm(formdata=None),
     )
 
 
 @bp.route("/mot-de-passe", methods=["GET", "POST"])
+@login_required
 @limiter.limit("10 per hour", key_func=_account_key, methods=["POST"])
 def change_password() -> Response | tuple[str, int]:
     login_session = _current()
@@ -88,9 +83,9 @@ def change_password() -> Response | tuple[str, int]:
             keep_session=login_session.id,
         )
         if result.outcome == service.DONE_NOW:
-            flash(_("Votre mot de passe a été modifié. Vos autres sessions sont fermées."))
+            flash_message("account.password_changed")
             return redirect(url_for("account.show"))
-        _add_errors(form, result.errors)
+        show_errors(form, result.errors)
     page = render_template("account/password.html", form=form)
     return page, 400 if form.errors else 200
 
@@ -102,6 +97,7 @@ def change_password() -> Response | tuple[str, int]:
     methods=["POST"],
     deduct_when=lambda response: response.status_code != 400,  # only what sent mail counts
 )
+@login_required
 def change_email() -> Response | tuple[str, int]:
     account = _current().account
     form = EmailForm()
@@ -109,23 +105,12 @@ def change_email() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         result = service.request_email_change(account, form.email.data)
         if result.outcome == service.PENDING and result.mail_sent:
-            flash(
-                _(
-                    "Un message vient d'être envoyé à %(email)s. Ouvrez le lien qu'il contient "
-                    "pour confirmer la nouvelle adresse.",
-                    email=form.email.data.strip(),
-                )
-            )
+            flash_message("account.email_change_sent", "info", email=form.email.data.strip())
             return redirect(url_for("account.show"))
         mail_failed = result.outcome == service.PENDING
-        _add_errors(form, result.errors)
+        show_errors(form, result.errors)
     page = render_template("account/email.html", form=form, account=account, failed=mail_failed)
     return page, 503 if mail_failed else 400 if form.errors else 200
-
-
-def _add_errors(form, errors: dict[str, list[str]]) -> None:
-    for name, messages in errors.items():
-        getattr(form, name).errors = [*getattr(form, name).errors, *messages]
 
 
 @bp.get("/adresse/confirmer/<token>")
@@ -138,34 +123,37 @@ def confirm_email(token: str) -> tuple[str, int]:
         )
         return page, 200
     if result.outcome == service.INACTIVE:
-        message = _("Ce compte n'est plus actif. Adressez-vous à l'école.")
+        message = messages.message("account.inactive")
     else:
-        message = links.problem_message(result.outcome)
+        message = mailed_links.problem_message(result.outcome)
     page = render_template("account/link_problem.html", message=message, signed_in=signed_in)
     return page, 400
 
 
 @bp.post("/teleservices/<client_id>/revoquer")
+@login_required
 def revoke_client(client_id: str) -> Response:
-    if ButtonForm().validate() and access.revoke_client(_current().account, client_id):
-        flash(_("L'accès du téléservice est révoqué."))
+    if ButtonForm().validate() and signed_in.revoke_client(_current().account, client_id):
+        flash_message("account.client_revoked")
     return redirect(url_for("account.show"))
 
 
 @bp.post("/sessions/<session_id>/terminer")
+@login_required
 def end_session(session_id: str) -> Response:
     login_session = _current()
-    if ButtonForm().validate() and access.end_session(
+    if ButtonForm().validate() and signed_in.end_session(
         login_session.account, session_id, current_id=login_session.id
     ):
-        flash(_("La session est fermée."))
+        flash_message("account.session_ended")
     return redirect(url_for("account.show"))
 
 
 @bp.post("/deconnexion-partout")
+@login_required
 def sign_out_everywhere() -> Response | str:
     if not ButtonForm().validate():
         return redirect(url_for("account.show"))
-    access.end_all_sessions(_current().account)
+    signed_in.end_all_sessions(_current().account)
     sessions.sign_out()
     return render_template("account/signed_out.html")

@@ -12,9 +12,10 @@ from werkzeug.wrappers import Response
 
 from idp import sessions
 from idp.extensions import limiter
-from idp.flows import links
+from idp.flows import mailed_links
 from idp.flows.activation import service
 from idp.flows.activation.forms import ActivationForm, ConfirmForm, EmailForm
+from idp.flows.outcome import show_errors
 from idp.models.accounts import PENDING_EMAIL, PROVISIONAL
 from idp.oidc import interactions
 
@@ -55,8 +56,7 @@ def required() -> Response | str | tuple[str, int]:
             return _check_mail(
                 account, service.link_was_mailed(account), already=True, just_tried=False
             )
-        for name, messages in result.errors.items():
-            getattr(form, name).errors = [*getattr(form, name).errors, *messages]
+        show_errors(form, result.errors)
     if form.errors:
         status = 400
     child = service.child_to_confirm(account)
@@ -127,9 +127,8 @@ def confirm(token: str) -> Response | str | tuple[str, int]:
         return _continue(confirmed_id=result.account.id)
     account = result.account
     active = account is not None and account.is_active
-    page = render_template(
-        "activation/link_problem.html", message=links.problem_message(result.outcome), active=active
-    )
+    message = mailed_links.problem_message(result.outcome)
+    page = render_template("activation/link_problem.html", message=message, active=active)
     return page, 200 if active else 400
 
 

@@ -6,46 +6,34 @@ sends the mail, or nothing: only active accounts with a confirmed address get ma
 provisional account has its letter; the school helps the others). Mails to one address or
 account are capped (``MAILS_PER_TARGET``) so that nobody can flood a parent's mailbox.
 
-The reset link is a Flow (idp.flows.links): single use, valid IDP_RESET_LINK_TTL, cancelled by a
-newer one. Choosing the new password ends every session, token and pending code of the account.
+The reset link is a Flow (idp.flows.mailed_links): single use, valid IDP_RESET_LINK_TTL,
+cancelled by a newer one. Choosing the new password ends every session, token and pending code
+of the account.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from flask import current_app
-from flask_babel import gettext as _
 from limits import parse_many
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from idp import audit, jobs, mail, sessions
+from idp import audit, jobs, mail, mails
+from idp.accounts import events, lifecycle
 from idp.extensions import db, limiter
-from idp.flows import links
+from idp.flows import mailed_links
+from idp.flows.outcome import Result
 from idp.models import Account, Flow
 from idp.models.accounts import ACTIVE
-from idp.models.flows import EMAIL_CHANGE, PASSWORD_RESET
-from idp.oidc import tokens
+from idp.models.flows import PASSWORD_RESET
 from idp.passwords import hash_password, policy_problems, secret_hash
 
 MAILS_PER_TARGET = "3 per 10 minutes;10 per day"
 
-# Outcomes, for the views to pick a page.
+# Outcomes, for the views to pick a page (and the links' problems: mailed_links.UNKNOWN, …).
 VALID = "valid"  # the link works: show the form
 INVALID = "invalid"  # field errors to show beside the fields
 RESET = "reset"  # the new password holds
-UNKNOWN_LINK = links.UNKNOWN
-EXPIRED_LINK = links.EXPIRED
-REPLACED_LINK = links.REPLACED
-USED_LINK = links.USED
 UNAVAILABLE = "unavailable"  # the account was locked or disabled since the link was sent
-
-
-@dataclass
-class Result:
-    outcome: str
-    errors: dict[str, list[str]] = field(default_factory=dict)
-    account: Account | None = None
 
 
 def ask_identifiers(email: str) -> None:
@@ -66,6 +54,10 @@ def _may_mail(kind: str, target: str) -> bool:
     )
 
 
+def _outcome(sent: bool) -> str:
+    return "mail_sent" if sent else "mail_failed"
+
+
 def send_identifiers(email: str) -> None:
     """The job behind ask_identifiers: one mail listing every matching identifier, or nothing."""
     accounts = db.session.scalars(
@@ -83,13 +75,7 @@ def send_identifiers(email: str) -> None:
         return
     outcome = "mail_limit"
     if _may_mail("identifier", email):
-        outcome = _send(
-            accounts[0].email,
-            "identifier_reminder",
-            subject=_("Votre identifiant de compte parent"),
-            accounts=accounts,
-            login_link=mail.provider_url("login.login"),
-        )
+        outcome = _outcome(mails.identifier_reminder(accounts[0].email, accounts))
     for account in accounts:
         audit.record(
             "recovery_requested",
@@ -114,17 +100,9 @@ def send_reset_link(identifier: str) -> None:
     if not _may_mail("password", str(account.id)):
         audit.record("recovery_requested", account, kind="password", outcome="mail_limit")
         return
-    ttl = current_app.config["RESET_LINK_TTL"]
-    flow, token = links.create(PASSWORD_RESET, account, account.email, ttl)
-    db.session.commit()
-    outcome = _send(
-        account.email,
-        "password_reset",
-        subject=_("Choisissez un nouveau mot de passe"),
-        account=account,
-        link=mail.provider_url("recovery.reset_password", token=token),
-        minutes=ttl // 60,
-    )
+    flow, token = mailed_links.create(PASSWORD_RESET, account, account.email)
+    events.commit()
+    outcome = _outcome(mails.password_reset_link(account, token))
     audit.record(
         "recovery_requested",
         account,
@@ -134,25 +112,17 @@ def send_reset_link(identifier: str) -> None:
         email=mail.mask(account.email),
     )
     if outcome == "mail_sent":
-        links.mark_mailed(flow)  # commits the audit event too
+        mailed_links.mark_mailed(flow)  # commits the audit event too
     db.session.commit()
-
-
-def _send(to: str, template: str, subject: str, **context) -> str:
-    try:
-        mail.send(to, template, subject=subject, **context)
-    except mail.MailError:
-        return "mail_failed"
-    return "mail_sent"
 
 
 def _link(token: str) -> tuple[Flow | None, str | None]:
     """The link's flow and, if it can't be used, why."""
-    flow, problem = links.check(token, PASSWORD_RESET)
+    flow, problem = mailed_links.check(token, PASSWORD_RESET)
     if problem is not None:
         return flow, problem
     if flow.email != flow.account.email:  # sent to an address the account no longer has
-        return flow, REPLACED_LINK
+        return flow, mailed_links.REPLACED
     if not flow.account.is_active:
         return flow, UNAVAILABLE
     return flow, None
@@ -165,7 +135,8 @@ def open_link(token: str) -> Result:
 
 
 def reset_password(token: str, password: str) -> Result:
-    """Spend the link and set the password; then nothing signed in before stays signed in."""
+    """Spend the link and set the password; then nothing signed in before stays signed in
+    (the lifecycle ends every session, token, code and link, and the notice follows)."""
     flow, problem = _link(token)
     if problem is not None:
         return Result(problem, account=flow.account if flow else None)
@@ -174,47 +145,11 @@ def reset_password(token: str, password: str) -> Result:
     problems = policy_problems(password, personal, None)
     if problems:
         return Result(INVALID, errors={"new_password": problems}, account=account)
-    if not links.use(flow):
-        db.session.rollback()
-        return Result(USED_LINK, account=account)
-    changed = db.session.execute(
-        update(Account)
-        .where(Account.id == account.id, Account.status == ACTIVE)
-        .values(
-            password_hash=hash_password(password),
-            failed_logins=0,
-            next_login_at=None,
-            failures_in_window=0,
-            failure_window_start=None,
-        )
-    )
-    if changed.rowcount != 1:
-        db.session.rollback()
+    if not mailed_links.use(flow):
+        events.rollback()
+        return Result(mailed_links.USED, account=account)
+    if lifecycle.reset_password(account, hash_password(password)) is None:
+        events.rollback()
         return Result(UNAVAILABLE, account=account)
-    links.cancel_all(account, PASSWORD_RESET)
-    links.cancel_all(account, EMAIL_CHANGE)  # an address change asked by whoever got in dies too
-    end_everything(account.id)
-    audit.record("password_reset", account, commit=False)
-    db.session.commit()
-    jobs.run_later(current_app._get_current_object(), send_password_changed, account.id)
+    events.commit()
     return Result(RESET, account=account)
-
-
-def end_everything(account_id: int) -> None:
-    """End every sign-in session and revoke every token and unused code of the account."""
-    sessions.end_account_sessions(account_id)
-    tokens.revoke_account(account_id)
-
-
-def send_password_changed(account_id: int) -> None:
-    """The notice after a reset, to the account's confirmed address."""
-    account = db.session.get(Account, account_id)
-    if account is None or not account.email:
-        return
-    outcome = _send(
-        account.email,
-        "password_changed",
-        subject=_("Votre mot de passe a été modifié"),
-        account=account,
-    )
-    audit.record("password_changed_notice", account, outcome=outcome)

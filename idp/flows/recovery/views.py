@@ -7,13 +7,14 @@ here shares one rate limit per client address (idp.flows.throttle.SELF_HELP_LIMI
 from __future__ import annotations
 
 from flask import Blueprint, render_template
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from idp.extensions import limiter
-from idp.flows import links, throttle
+from idp.flows import mailed_links, throttle
+from idp.flows.outcome import show_errors
 from idp.flows.recovery import service
 from idp.flows.recovery.forms import ForgottenIdentifierForm, ForgottenPasswordForm, ResetForm
+from idp.messages import message
 
 bp = Blueprint("recovery", __name__, url_prefix="/recovery")
 
@@ -57,22 +58,19 @@ def reset_password(token: str) -> Response | tuple[str, int, dict]:
         result = service.open_link(token)
     if result.outcome not in (service.VALID, service.INVALID):
         return _link_problem(result.outcome)
-    for name, messages in result.errors.items():
-        getattr(form, name).errors = [*getattr(form, name).errors, *messages]
+    show_errors(form, result.errors)
     page = render_template("recovery/reset.html", form=form, account=result.account, token=token)
     return page, (400 if form.errors else 200), NO_STORE
 
 
 def _link_problem(outcome: str) -> tuple[str, int, dict]:
     if outcome == service.UNAVAILABLE:
-        message = _(
-            "Ce compte ne peut pas changer de mot de passe pour l'instant. Adressez-vous à l'école."
-        )
+        text = message("recovery.unavailable")
     else:
-        message = links.problem_message(outcome)
+        text = mailed_links.problem_message(outcome)
     page = render_template(
         "recovery/link_problem.html",
-        message=message,
+        message=text,
         offer_new_link=outcome != service.UNAVAILABLE,
     )
     return page, 400, NO_STORE

@@ -1,7 +1,8 @@
-"""Who can act for the account: the browsers signed in to it and the teleservices holding tokens.
+"""Who is signed in to the account: the browsers (sign-in sessions) and the teleservices
+holding tokens.
 
 The parent sees both on "Gérer mon compte" and can end a session, sign out everywhere, or revoke
-a teleservice's tokens. Each change is one conditional update, committed once.
+a teleservice's tokens: each through idp.accounts.revocation, committed once.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 
-from idp import audit, sessions
+from idp import audit
+from idp.accounts import events, revocation
 from idp.extensions import db
 from idp.models import Account, Client, LoginSession, Token
 from idp.models.base import utcnow
-from idp.oidc import tokens
 
 # First match wins: Edge and Opera also say "Chrome", Chrome also says "Safari".
 BROWSERS = (
@@ -122,27 +123,20 @@ def revoke_client(account: Account, client_id: str) -> bool:
     The teleservice's next request for tokens goes through /authorize again, where the
     browser's sign-in session (SSO) answers. False when the client held nothing to revoke.
     """
-    revoked = tokens.revoke_tokens(
+    revoked = revocation.revoke_tokens(
         and_(Token.account_id == account.id, Token.client_id == client_id)
     )
     if revoked:
         client = db.session.scalar(select(Client).filter_by(client_id=client_id))
         audit.record("client_access_revoked", account, client=client, commit=False)
-    db.session.commit()
+    events.commit()
     return bool(revoked)
-
-
-def end_sessions(account: Account, only: str | None = None, keep: str | None = None) -> int:
-    """End the account's open sessions (or just `only`), never `keep`. The caller commits."""
-    return sessions.end_account_sessions(account.id, keep=keep, only=only)
 
 
 def end_session(account: Account, session_id: str, current_id: str) -> bool:
     """End another browser's session; this browser's own is ended by "Se déconnecter"."""
-    ended = end_sessions(account, only=session_id, keep=current_id)
-    if ended:
-        audit.record("session_ended", account, commit=False)
-    db.session.commit()
+    ended = revocation.end_sessions(account.id, "session_ended", only=session_id, keep=current_id)
+    events.commit()
     return bool(ended)
 
 
@@ -151,7 +145,6 @@ def end_all_sessions(account: Account) -> int:
 
     Teleservices keep their tokens: revoking them is the per-teleservice button's work.
     """
-    ended = end_sessions(account)
-    audit.record("signed_out_everywhere", account, commit=False, sessions=ended)
-    db.session.commit()
-    return ended
+    ended = revocation.end_sessions(account.id, "signed_out_everywhere")
+    events.commit()
+    return len(ended)

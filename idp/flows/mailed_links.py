@@ -1,7 +1,8 @@
 """Mailed links: a random token (256 bits) for the mail, its keyed hash in a Flow row.
 
 A link works once (a conditional update SENT → DONE) and until its expiry; a newer link of the
-same kind for the same account cancels the older ones.
+same kind for the same account cancels the older ones. Activation and address-change links
+live IDP_ACTIVATION_LINK_TTL, reset links IDP_RESET_LINK_TTL.
 """
 
 from __future__ import annotations
@@ -9,13 +10,16 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from flask_babel import gettext as _
+from flask import current_app
 from sqlalchemy import select, update
 
+from idp.accounts import events
+from idp.accounts.revocation import cancel_links
 from idp.extensions import db
+from idp.messages import Message, message
 from idp.models import Account, Flow
 from idp.models.base import utcnow
-from idp.models.flows import CANCELLED, DONE, SENT
+from idp.models.flows import CANCELLED, DONE, PASSWORD_RESET, SENT
 from idp.passwords import secret_hash
 
 # Why a mailed link can't be used (the services' outcomes and the pages' messages alike).
@@ -39,19 +43,21 @@ def check(token: str, kind: str) -> tuple[Flow | None, str | None]:
     return flow, None
 
 
-def problem_message(problem: str) -> str:
-    """What the parent reads about a link that can't be used."""
-    return {
-        UNKNOWN: _("Ce lien n'est pas valide. Vérifiez qu'il a été copié en entier."),
-        EXPIRED: _("Ce lien a expiré."),
-        REPLACED: _("Un lien plus récent vous a été envoyé : utilisez le dernier."),
-        USED: _("Ce lien a déjà servi."),
-    }[problem]
+def problem_message(problem: str) -> Message:
+    """What the parent reads about a link that can't be used (`link.used`, …)."""
+    return message(f"link.{problem}")
 
 
-def create(kind: str, account: Account, email: str | None, ttl: int) -> tuple[Flow, str]:
+def lifetime(kind: str) -> int:
+    """How long a link of this kind works, in seconds."""
+    name = "RESET_LINK_TTL" if kind == PASSWORD_RESET else "ACTIVATION_LINK_TTL"
+    return current_app.config[name]
+
+
+def create(kind: str, account: Account, email: str | None) -> tuple[Flow, str]:
     """A new link; older live links of the kind are cancelled. The caller commits."""
-    cancel_all(account, kind)
+    cancel_links(account.id, "replaced", kinds=(kind,))
+    ttl = lifetime(kind)
     token = secrets.token_urlsafe(32)
     flow = Flow(
         kind=kind,
@@ -76,20 +82,13 @@ def is_expired(flow: Flow) -> bool:
 
 def use(flow: Flow) -> bool:
     """Spend the link; True for the one call that did (two clicks at once: one wins)."""
+    events.before_update.send("link.use", account_id=flow.account_id)
     result = db.session.execute(
         update(Flow)
         .where(Flow.id == flow.id, Flow.state == SENT, Flow.expires_at >= utcnow())
         .values(state=DONE, used_at=utcnow())
     )
     return result.rowcount == 1
-
-
-def cancel_all(account: Account, kind: str) -> None:
-    db.session.execute(
-        update(Flow)
-        .where(Flow.account_id == account.id, Flow.kind == kind, Flow.state == SENT)
-        .values(state=CANCELLED)
-    )
 
 
 def last_sent(account: Account, kind: str) -> Flow | None:

@@ -1,0 +1,104 @@
+"""What each mail says and to whom: one function per mail, each returning whether it left.
+
+The words are in ``templates/mail/``; the transport (SMTP, or the outbox folder on a laptop) is
+``idp.mail``. A mail that can't be handed over is logged there and reported here as False:
+the flows decide what the page says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from idp import mail
+from idp.models import Account
+
+
+def _send(to: str, template: str, subject: str, **context: Any) -> bool:
+    try:
+        mail.send(to, template, subject=subject, **context)
+    except mail.MailError:
+        return False
+    return True
+
+
+def activation_link(account: Account, token: str) -> bool:
+    """The activation's confirmation link, to the address the parent gave."""
+    return _send(
+        account.email,
+        "activation",
+        subject=_("Confirmez votre adresse électronique"),
+        account=account,
+        link=mail.provider_url("activation.confirm", token=token),
+        hours=current_app.config["ACTIVATION_LINK_TTL"] // 3600,
+    )
+
+
+def email_change_link(account: Account, email: str, token: str) -> bool:
+    """To the new address: the link that makes it the account's."""
+    return _send(
+        email,
+        "account_email_change",
+        subject=_("Confirmez votre nouvelle adresse électronique"),
+        account=account,
+        link=mail.provider_url("account.confirm_email", token=token),
+        hours=current_app.config["ACTIVATION_LINK_TTL"] // 3600,
+    )
+
+
+def email_change_notice(account: Account, email: str) -> bool:
+    """To the address in effect: no link, only what happened and what to do if the parent
+    did not ask for it."""
+    return _send(
+        account.email,
+        "account_email_change_notice",
+        subject=_("Demande de changement d'adresse électronique"),
+        account=account,
+        new_email=mail.mask(email),
+    )
+
+
+def password_changed_notice(account: Account) -> bool:
+    """After a change of password from "Gérer mon compte"."""
+    return _send(
+        account.email,
+        "account_password_changed",
+        subject=_("Votre mot de passe a été modifié"),
+        account=account,
+    )
+
+
+def password_reset_link(account: Account, token: str) -> bool:
+    """ "Mot de passe oublié": the single-use link to choose a new one."""
+    return _send(
+        account.email,
+        "password_reset",
+        subject=_("Choisissez un nouveau mot de passe"),
+        account=account,
+        link=mail.provider_url("recovery.reset_password", token=token),
+        minutes=current_app.config["RESET_LINK_TTL"] // 60,
+    )
+
+
+def password_reset_notice(account: Account) -> bool:
+    """After a reset by the mailed link."""
+    return _send(
+        account.email,
+        "password_changed",
+        subject=_("Votre mot de passe a été modifié"),
+        account=account,
+    )
+
+
+def identifier_reminder(email: str, accounts: Sequence[Account]) -> bool:
+    """ "Identifiant oublié": every identifier using the address, and a link to sign in."""
+    return _send(
+        email,
+        "identifier_reminder",
+        subject=_("Votre identifiant de compte parent"),
+        accounts=accounts,
+        login_link=mail.provider_url("login.login"),
+    )
