@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from idp.extensions import db
+from idp.messages import message
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def _messages() -> dict[int, tuple[str, str]]:
     }
 
 
-def error_response(status: int, message: str | None = None) -> Response:
+def error_response(status: int, text: str | None = None) -> Response:
     if _wants_json():
         error = {400: "invalid_request", 404: "not_found", 429: "slow_down"}.get(
             status, "server_error" if status >= 500 else "invalid_request"
@@ -55,7 +56,9 @@ def error_response(status: int, message: str | None = None) -> Response:
         response = jsonify(error=error)
     else:
         title, next_step = _messages().get(status, _messages()[400])
-        body = render_template("error.html", title=title, message=message, next_step=next_step)
+        body = render_template(
+            "error.html", title=title, message=text, next_step=next_step, status=status
+        )
         response = Response(body, mimetype="text/html")
     response.status_code = status
     return response
@@ -71,9 +74,7 @@ def _http_error(error: HTTPException) -> Response:
 
 
 def _csrf_error(error: CSRFError) -> Response:
-    return error_response(
-        400, _("La page a expiré. Rechargez-la, puis envoyez le formulaire de nouveau.")
-    )
+    return error_response(400, message("error.form_expired"))
 
 
 def refuse_nul_characters() -> Response | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask, flash
 from flask_babel import gettext, ngettext
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 
 def N_(text: str) -> str:
@@ -72,6 +72,42 @@ CATALOGUE: dict[str, str | tuple[str, str]] = {
     "recovery.unavailable": N_(
         "Ce compte ne peut pas changer de mot de passe pour l'instant. Adressez-vous à l'école."
     ),
+    # Form fields
+    "field.email_missing": N_("Indiquez votre adresse électronique."),
+    "field.email_invalid": N_(
+        "Cette adresse électronique n'est pas valide (exemple : nom@exemple.fr)."
+    ),
+    "field.password_missing": N_("Choisissez un mot de passe."),
+    "field.password_confirm_missing": N_("Saisissez de nouveau le mot de passe."),
+    "field.passwords_differ": N_("Les deux mots de passe ne sont pas identiques."),
+    "field.current_password_missing": N_("Saisissez votre mot de passe actuel."),
+    "field.identifier_missing": N_("Saisissez votre identifiant."),
+    "field.password_missing_login": N_("Saisissez votre mot de passe."),
+    "field.birthdate_missing": N_("Indiquez la date de naissance, par exemple 14/02/2016."),
+    "field.birthdate_format": N_("Indiquez la date sous la forme JJ/MM/AAAA."),
+    # Password policy (CNIL 2022)
+    "password.too_short": N_("Le mot de passe doit compter au moins 12 caractères."),
+    "password.too_long": N_("Le mot de passe doit compter au plus 128 caractères."),
+    "password.too_few_kinds": N_(
+        "Mélangez au moins trois sortes de caractères : minuscules, majuscules, chiffres, symboles."
+    ),
+    "password.personal": N_("Le mot de passe ne doit contenir ni votre identifiant ni votre nom."),
+    "password.provisional": N_("Choisissez un mot de passe différent du mot de passe provisoire."),
+    "password.common": N_(
+        "Ce mot de passe est trop courant ou trop facile à deviner : évitez les mots "
+        "usuels, les suites (1234, azerty) et les dates."
+    ),
+    # Pages of errors
+    "error.form_expired": N_(
+        "La page a expiré. Rechargez-la, puis envoyez le formulaire de nouveau."
+    ),
+    "oidc.interaction_expired": N_(
+        "Cette demande de connexion a expiré. Retournez sur le téléservice pour recommencer."
+    ),
+    "oidc.invalid_request": N_(
+        "Le téléservice qui vous a envoyé ici a fait une demande de connexion invalide."
+    ),
+    "oidc.invalid_logout": N_("La demande de déconnexion est invalide."),
     # Mailed links that can't be used
     "link.unknown": N_("Ce lien n'est pas valide. Vérifiez qu'il a été copié en entier."),
     "link.expired": N_("Ce lien a expiré."),
@@ -105,6 +141,29 @@ def message(message_id: str, **values: Any) -> Message:
     else:
         text = gettext(entry, **values)
     return Message(message_id, text)
+
+
+class LazyMessage:
+    """A message translated when shown (form validators are built before any request)."""
+
+    def __init__(self, message_id: str) -> None:
+        self.id = message_id
+
+    def __str__(self) -> str:
+        return str(message(self.id))
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+    def __mod__(self, values: Any) -> Message:  # WTForms formats some messages (EqualTo)
+        return Message(self.id, str(self) % values)
+
+
+def lazy_message(message_id: str) -> LazyMessage:
+    """For WTForms validators: ``DataRequired(lazy_message("field.email_missing"))``."""
+    if message_id not in CATALOGUE:
+        raise KeyError(message_id)
+    return LazyMessage(message_id)
 
 
 def message_id(text: object) -> str | None:

@@ -17,9 +17,10 @@ from functools import cache
 
 import bcrypt
 from flask import current_app
-from flask_babel import gettext as _
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+from idp.messages import message
 
 # Letters and digits that can't be confused on paper: no 0/O/o, 1/l/I, nor 5/S, 2/Z, 8/B.
 UNAMBIGUOUS = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY34679"
@@ -143,31 +144,21 @@ def character_kinds(password: str) -> int:
 def policy_problems(password: str, personal: list[str], provisional_hash: str | None) -> list[str]:
     """Why the password can't be chosen (empty when it can). ``personal``: identifier, names."""
     if len(password) < MIN_LENGTH:
-        return [_("Le mot de passe doit compter au moins 12 caractères.")]
+        return [message("password.too_short")]
     if len(password) > MAX_LENGTH:
-        return [_("Le mot de passe doit compter au plus 128 caractères.")]
+        return [message("password.too_long")]
     if character_kinds(password) < 3:
-        return [
-            _(
-                "Mélangez au moins trois sortes de caractères : minuscules, majuscules, "
-                "chiffres, symboles."
-            )
-        ]
+        return [message("password.too_few_kinds")]
     folded = _fold(password)
     if any(len(_fold(word)) >= 3 and _fold(word) in folded for word in personal):
-        return [_("Le mot de passe ne doit contenir ni votre identifiant ni votre nom.")]
+        return [message("password.personal")]
     if provisional_hash and check_password(password, provisional_hash):
-        return [_("Choisissez un mot de passe différent du mot de passe provisoire.")]
+        return [message("password.provisional")]
     letters = "".join(c for c in folded if c.isalpha())
     common = folded in COMMON_PASSWORDS or letters in COMMON_PASSWORDS
     if (
         common
         or zxcvbn(password, user_inputs=personal, max_length=MAX_LENGTH)["score"] < MIN_GUESS_SCORE
     ):
-        return [
-            _(
-                "Ce mot de passe est trop courant ou trop facile à deviner : évitez les mots "
-                "usuels, les suites (1234, azerty) et les dates."
-            )
-        ]
+        return [message("password.common")]
     return []

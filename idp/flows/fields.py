@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from idp.messages import lazy_message
 from idp.passwords import MAX_LENGTH
 
 
@@ -13,9 +14,9 @@ def email_field() -> EmailField:
     return EmailField(
         _l("Adresse électronique"),
         validators=[
-            DataRequired(_l("Indiquez votre adresse électronique.")),
+            DataRequired(lazy_message("field.email_missing")),
             Length(max=254),
-            Email(_l("Cette adresse électronique n'est pas valide (exemple : nom@exemple.fr).")),
+            Email(lazy_message("field.email_invalid")),
         ],
         render_kw={"autocomplete": "email", "autocapitalize": "none", "spellcheck": "false"},
     )
@@ -25,7 +26,10 @@ def new_password_field() -> PasswordField:
     """Length is the policy's to judge (idp.passwords); here only an upper bound on input."""
     return PasswordField(
         _l("Nouveau mot de passe"),
-        validators=[DataRequired(_l("Choisissez un mot de passe.")), Length(max=MAX_LENGTH * 4)],
+        validators=[
+            DataRequired(lazy_message("field.password_missing")),
+            Length(max=MAX_LENGTH * 4),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -34,8 +38,8 @@ def new_password_confirm_field() -> PasswordField:
     return PasswordField(
         _l("Confirmez le nouveau mot de passe"),
         validators=[
-            DataRequired(_l("Saisissez de nouveau le mot de passe.")),
-            EqualTo("new_password", _l("Les deux mots de passe ne sont pas identiques.")),
+            DataRequired(lazy_message("field.password_confirm_missing")),
+            EqualTo("new_password", lazy_message("field.passwords_differ")),
         ],
         render_kw={"autocomplete": "new-password"},
     )

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 from idp import audit, sessions
 from idp.extensions import db, limiter
 from idp.flows import throttle
-from idp.messages import message
+from idp.messages import lazy_message, message
 from idp.models import Account
 from idp.models.accounts import DISABLED, LOCKED, PROVISIONAL
 from idp.models.base import utcnow
@@ -28,12 +28,12 @@ bp = Blueprint("login", __name__)
 class LoginForm(FlaskForm):
     identifier = StringField(
         _l("Identifiant"),
-        validators=[DataRequired(_l("Saisissez votre identifiant.")), Length(max=64)],
+        validators=[DataRequired(lazy_message("field.identifier_missing")), Length(max=64)],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
     password = PasswordField(
         _l("Mot de passe"),
-        validators=[DataRequired(_l("Saisissez votre mot de passe.")), Length(max=1024)],
+        validators=[DataRequired(lazy_message("field.password_missing_login")), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
 

@@ -19,12 +19,12 @@ from flask import (
     url_for,
 )
 from flask import request as http_request
-from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from idp import audit, sessions
 from idp.extensions import csrf
+from idp.messages import message
 from idp.oidc import discovery as discovery_document
 from idp.oidc import interactions, policy
 from idp.oidc.server import authorization
@@ -76,9 +76,7 @@ def resume(interaction_id: str) -> Response:
         session.pop("interaction")
     interaction = interactions.take(interaction_id, sessions.browser_id())
     if interaction is None:
-        return _error_page(
-            _("Cette demande de connexion a expiré. Retournez sur le téléservice pour recommencer.")
-        )
+        return _error_page(message("oidc.interaction_expired"))
     request = StoredAuthorizationRequest(interaction.query)
     return _authorize(request, waiting_since=interaction.created_at)
 
@@ -144,7 +142,7 @@ def _error_response(request: OAuth2Request, error: OAuth2Error) -> Response:
         )
         return response
     return _error_page(
-        _("Le téléservice qui vous a envoyé ici a fait une demande de connexion invalide."),
+        message("oidc.invalid_request"),
         detail=f"{error.error}: {error.description or ''}",
     )
 
@@ -179,7 +177,7 @@ def end_session() -> Response:
     try:
         end_request = authorization.validate_endpoint_request("end_session")
     except OAuth2Error as error:
-        return _error_page(_("La demande de déconnexion est invalide."), detail=error.error)
+        return _error_page(message("oidc.invalid_logout"), detail=error.error)
     if end_request.needs_confirmation and not _confirmed():
         return Response(render_template("oidc/logout_confirm.html"), status=200)
     account = sessions.current_account()

@@ -8,12 +8,13 @@ from wtforms import PasswordField
 from wtforms.validators import DataRequired, Length
 
 from idp.flows.fields import email_field, new_password_confirm_field, new_password_field
+from idp.messages import lazy_message
 
 
 class PasswordForm(FlaskForm):
     current_password = PasswordField(
         _l("Mot de passe actuel"),
-        validators=[DataRequired(_l("Saisissez votre mot de passe actuel.")), Length(max=1024)],
+        validators=[DataRequired(lazy_message("field.current_password_missing")), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
     new_password = new_password_field()

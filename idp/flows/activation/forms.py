@@ -8,6 +8,7 @@ from wtforms import DateField
 from wtforms.validators import InputRequired
 
 from idp.flows.fields import email_field, new_password_confirm_field, new_password_field
+from idp.messages import lazy_message
 
 
 class BirthdateField(DateField):
@@ -17,7 +18,7 @@ class BirthdateField(DateField):
         try:
             super().process_formdata([value.strip() for value in valuelist])
         except ValueError:
-            raise ValueError(_l("Indiquez la date sous la forme JJ/MM/AAAA.")) from None
+            raise ValueError(lazy_message("field.birthdate_format")) from None
 
 
 class ActivationForm(FlaskForm):
@@ -27,7 +28,7 @@ class ActivationForm(FlaskForm):
     child_birthdate = BirthdateField(
         _l("Date de naissance de l'enfant"),
         format=["%Y-%m-%d", "%d/%m/%Y"],
-        validators=[InputRequired(_l("Indiquez la date de naissance, par exemple 14/02/2016."))],
+        validators=[InputRequired(lazy_message("field.birthdate_missing"))],
         render_kw={"autocomplete": "off"},
     )
 

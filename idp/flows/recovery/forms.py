@@ -8,6 +8,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from idp.flows.fields import email_field, new_password_confirm_field, new_password_field
+from idp.messages import lazy_message
 
 
 class ForgottenIdentifierForm(FlaskForm):
@@ -17,7 +18,7 @@ class ForgottenIdentifierForm(FlaskForm):
 class ForgottenPasswordForm(FlaskForm):
     identifier = StringField(
         _l("Identifiant"),
-        validators=[DataRequired(_l("Saisissez votre identifiant.")), Length(max=64)],
+        validators=[DataRequired(lazy_message("field.identifier_missing")), Length(max=64)],
         render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
 
