@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, render_template
 from werkzeug.wrappers import Response
 
 from idp import sessions
+from idp.flows.gate import active_required
 
 bp = Blueprint("portal", __name__)
 
 
 @bp.get("/")
+@active_required
 def home() -> Response | str:
-    account = sessions.current_account()
-    if account is None:
-        return redirect(url_for("login.login"))
-    return render_template("portal/home.html", account=account)
+    return render_template("portal/home.html", account=sessions.current_account())

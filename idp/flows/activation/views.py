@@ -15,6 +15,7 @@ from idp.extensions import limiter
 from idp.flows import mailed_links
 from idp.flows.activation import service
 from idp.flows.activation.forms import ActivationForm, ConfirmForm, EmailForm
+from idp.flows.gate import login_required
 from idp.flows.outcome import show_errors
 from idp.models.accounts import PENDING_EMAIL, PROVISIONAL
 from idp.oidc import interactions
@@ -28,10 +29,9 @@ def _account_key() -> str:
 
 
 @bp.route("", methods=["GET", "POST"])
+@login_required
 def required() -> Response | str | tuple[str, int]:
     account = sessions.current_account()
-    if account is None:
-        return redirect(url_for("login.login"))
     if account.status == PENDING_EMAIL:
         return _check_mail(account, service.link_was_mailed(account), just_tried=False)
     if account.status != PROVISIONAL:
@@ -85,9 +85,10 @@ def _check_mail(
 
 @bp.post("/resend")
 @limiter.limit("3 per 10 minutes;10 per day", key_func=_account_key)
+@login_required
 def resend() -> Response | str | tuple[str, int]:
     account = sessions.current_account()
-    if account is None or account.status != PENDING_EMAIL or not ConfirmForm().validate():
+    if account.status != PENDING_EMAIL or not ConfirmForm().validate():
         return redirect(url_for("activation.required"))
     result = service.resend(account)
     return _check_mail(account, mail_sent=result.mail_sent)
@@ -95,9 +96,10 @@ def resend() -> Response | str | tuple[str, int]:
 
 @bp.post("/email")
 @limiter.limit("3 per 10 minutes;10 per day", key_func=_account_key)
+@login_required
 def change_email() -> Response | str | tuple[str, int]:
     account = sessions.current_account()
-    if account is None or account.status != PENDING_EMAIL:
+    if account.status != PENDING_EMAIL:
         return redirect(url_for("activation.required"))
     form = EmailForm()
     if not form.validate():
@@ -110,9 +112,10 @@ def change_email() -> Response | str | tuple[str, int]:
 
 
 @bp.post("/not-guardian")
+@login_required
 def not_guardian() -> Response | str | tuple[str, int]:
     account = sessions.current_account()
-    if account is None or not ConfirmForm().validate():
+    if not ConfirmForm().validate():
         return redirect(url_for("activation.required"))
     if service.report_not_guardian(account):
         sessions.sign_out()
