@@ -97,8 +97,8 @@ def _init_security_headers(app: Flask, talisman) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from idp.flows import account, activation, gate, login, recovery
-    from idp.oidc import registration
     from idp.oidc import views as oidc_views
+    from idp.oidc.clients import views as registration
     from idp.portal import views as portal_views
 
     app.register_blueprint(oidc_views.bp)

@@ -10,8 +10,9 @@ from idp.extensions import db
 from idp.models import Account, Client
 from idp.models.accounts import ACTIVE
 from idp.models.base import utcnow
+from idp.oidc.clients import registry
 from idp.passwords import hash_password
-from idp.provisioning import accounts, clients
+from idp.provisioning import accounts
 
 PASSWORD = "Cartable-Bleu-2026"
 CHILDREN = [
@@ -56,4 +57,4 @@ class Factory:
         options.setdefault("redirect_uris", [REDIRECT_URI])
         options.setdefault("post_logout_redirect_uris", ["https://lsu.example.org/"])
         name = options.pop("name", "LSU de test")
-        return clients.register_client(name, **options)
+        return registry.register_client(name, **options)

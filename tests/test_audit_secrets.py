@@ -21,8 +21,8 @@ from sqlalchemy import select
 from idp import ROOT
 from idp.extensions import db
 from idp.models import AuditEvent
+from idp.oidc.clients import registration, registry
 from idp.passwords import secret_hash
-from idp.provisioning import clients, registration
 from tests.mailbox import links_in
 from tests.oidc_client import OIDCClient, query_of
 from tests.test_activation import NEW_PASSWORD, activation_form
@@ -49,7 +49,7 @@ def register_teleservice(browser) -> tuple[OIDCClient, list[str]]:
     access_token = body["registration_access_token"]
     update = {**METADATA, "client_id": body["client_id"], "client_secret": body["client_secret"]}
     assert browser.put(path, json=update, headers=bearer(access_token)).status_code == 200
-    _, rotated = clients.rotate_secret(body["client_id"])
+    _, rotated = registry.rotate_secret(body["client_id"])
     rp = OIDCClient(browser, body["client_id"], rotated, CALLBACK)
     return rp, [initial, body["client_secret"], access_token, rotated]
 

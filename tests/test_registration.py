@@ -22,8 +22,8 @@ from sqlalchemy import func, select, update
 
 from idp.extensions import db
 from idp.models import AuditEvent, Client, InitialAccessToken
+from idp.oidc.clients import registration
 from idp.passwords import secret_hash
-from idp.provisioning import registration
 from tests.oidc_client import DISCOVERY, OIDCClient
 
 CALLBACK = "https://cantine.example.org/callback"

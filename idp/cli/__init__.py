@@ -18,10 +18,11 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from idp.config import ConfigError
+from idp.oidc.clients import ClientError
 from idp.oidc.keys import KeysUnavailable
 from idp.provisioning.accounts import ProvisioningError
 
-FAILURES = (ConfigError, ProvisioningError, KeysUnavailable, SQLAlchemyError, OSError)
+FAILURES = (ConfigError, ProvisioningError, ClientError, KeysUnavailable, SQLAlchemyError, OSError)
 
 
 def _fail(message: str) -> None:

@@ -6,8 +6,8 @@ import click
 from flask import Flask
 
 from idp.cli import emit, json_option, with_app
-from idp.provisioning import clients, registration
-from idp.provisioning.clients import AUTH_METHODS
+from idp.oidc.clients import registration, registry
+from idp.oidc.clients.metadata import AUTH_METHODS
 
 MAX_TOKEN_LIFETIME = 30 * 86400
 
@@ -57,7 +57,7 @@ def add(
     as_json: bool,
 ) -> None:
     """Register a relying teleservice; its secret is shown this once."""
-    client, secret = clients.register_client(
+    client, secret = registry.register_client(
         name,
         list(redirect_uris),
         scope=scope,
@@ -68,7 +68,7 @@ def add(
         backchannel_logout_uri=backchannel_logout_uri,
         id_token_signed_response_alg=id_token_alg,
     )
-    info = clients.describe_client(client, secret)
+    info = registry.describe_client(client, secret)
     emit(as_json, info, _text(info))
 
 
@@ -77,7 +77,7 @@ def add(
 @with_app
 def list_(app: Flask, as_json: bool) -> None:
     """Every registered teleservice."""
-    infos = [clients.describe_client(client) for client in clients.list_clients()]
+    infos = [registry.describe_client(client) for client in registry.list_clients()]
     text = "\n".join(f"{i['client_id']}  {i['client_name']}" for i in infos) or "no clients"
     emit(as_json, infos, text)
 
@@ -88,7 +88,7 @@ def list_(app: Flask, as_json: bool) -> None:
 @with_app
 def show(app: Flask, client_id: str, as_json: bool) -> None:
     """One teleservice's registration (never its secret)."""
-    info = clients.describe_client(clients.find_client(client_id))
+    info = registry.describe_client(registry.find_client(client_id))
     emit(as_json, info, _text(info))
 
 
@@ -97,7 +97,7 @@ def show(app: Flask, client_id: str, as_json: bool) -> None:
 @with_app
 def remove(app: Flask, client_id: str) -> None:
     """Remove a teleservice and every code and token it holds."""
-    clients.remove_client(client_id)
+    registry.remove_client(client_id)
     click.echo(f"removed {client_id}")
 
 
@@ -107,7 +107,7 @@ def remove(app: Flask, client_id: str) -> None:
 @with_app
 def rotate_secret(app: Flask, client_id: str, as_json: bool) -> None:
     """Give a teleservice a new secret; the old one stops working at once."""
-    client, secret = clients.rotate_secret(client_id)
+    client, secret = registry.rotate_secret(client_id)
     info = {"client_id": client.client_id, "client_secret": secret}
     emit(as_json, info, _text(info))
 

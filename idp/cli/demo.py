@@ -19,8 +19,9 @@ from idp.cli import emit, json_option, with_app
 from idp.extensions import db
 from idp.models import Account, Client
 from idp.models.accounts import ACTIVE, PROVISIONAL
+from idp.oidc.clients import registry
 from idp.passwords import hash_password
-from idp.provisioning import accounts, clients
+from idp.provisioning import accounts
 
 SCHOOL = ("0751234J", "École élémentaire Jules-Ferry")
 FAMILIES = [
@@ -80,8 +81,8 @@ def _seed_family(family: dict) -> Account:
 def _register_lsu(public_url: str) -> tuple[Client, str]:
     existing = db.session.scalar(select(Client).filter_by(client_id=LSU_CLIENT_ID))
     if existing is not None:
-        clients.remove_client(LSU_CLIENT_ID)
-    client, secret = clients.register_client(
+        registry.remove_client(LSU_CLIENT_ID)
+    client, secret = registry.register_client(
         "Livret scolaire unique (démonstration)",
         [f"{public_url}/callback"],
         post_logout_redirect_uris=[f"{public_url}/"],

@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from idp.extensions import db
 from idp.models import Account, AuditEvent, InitialAccessToken
+from idp.oidc.clients import registry
 from idp.passwords import secret_hash
-from idp.provisioning import accounts, clients
+from idp.provisioning import accounts
 from tests.cli.harness import Cli, assert_one_line_failure
 
 CALLBACK = "https://lsu.example.org/callback"
@@ -36,7 +37,7 @@ def _seed(cli: Cli) -> dict[str, str]:
     with cli.app():
         elodie, _ = accounts.create_account("Élodie", "Cœurdevey", [CHILD])
         marc, _ = accounts.create_account("Marc", "Abiven", [CHILD])
-        client, _ = clients.register_client("LSU", [CALLBACK])
+        client, _ = registry.register_client("LSU", [CALLBACK])
         moments = {
             ("account_created", elodie.id): _at(1, 7),
             ("account_created", marc.id): _at(1, 7) + timedelta(minutes=10),

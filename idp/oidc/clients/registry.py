@@ -1,5 +1,5 @@
-"""Relying teleservices, registered by administrators: the CLI here, RFC 7591/7592 in
-``idp.provisioning.registration``; both check metadata with ``client_metadata.validate_metadata``.
+"""The registered teleservices and their secrets: added by `idp clients add` here, by API in
+``idp.oidc.clients.registration``; both check metadata with ``metadata.validate_metadata``.
 """
 
 from __future__ import annotations
@@ -13,16 +13,9 @@ from idp import audit
 from idp.extensions import db
 from idp.models import AuthorizationCode, Client, Token
 from idp.models.oauth import PUBLIC
+from idp.oidc.clients import ClientError
+from idp.oidc.clients.metadata import DEFAULT_SCOPE, validate_metadata
 from idp.passwords import new_secret, secret_hash
-from idp.provisioning.accounts import ProvisioningError
-from idp.provisioning.client_metadata import (  # noqa: F401 (also imported from here)
-    AUTH_METHODS,
-    DEFAULT_SCOPE,
-    LOOPBACK,
-    SUPPORTED_AUTH_METHODS,
-    check_uri,
-    validate_metadata,
-)
 
 SECRET_BYTES = 32  # 256-bit client secrets
 
@@ -78,7 +71,7 @@ def set_new_secret(client: Client) -> str | None:
 def find_client(client_id: str) -> Client:
     client = db.session.scalar(select(Client).filter_by(client_id=client_id))
     if client is None:
-        raise ProvisioningError(f"no client {client_id!r}")
+        raise ClientError(f"no client {client_id!r}")
     return client
 
 
@@ -89,7 +82,7 @@ def list_clients() -> list[Client]:
 def rotate_secret(client_id: str) -> tuple[Client, str]:
     client = find_client(client_id)
     if client.is_public:
-        raise ProvisioningError(f"client {client_id!r} is public: it has no secret")
+        raise ClientError(f"client {client_id!r} is public: it has no secret")
     secret = set_new_secret(client)
     audit.record("client_secret_rotated", client=client, commit=False)
     db.session.commit()

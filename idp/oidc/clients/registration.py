@@ -25,10 +25,9 @@ from sqlalchemy import select, update
 from idp import audit
 from idp.extensions import db
 from idp.models import Client, InitialAccessToken
+from idp.oidc.clients import ClientError, registry
+from idp.oidc.clients.metadata import validate_metadata
 from idp.passwords import new_secret, secret_hash, secret_matches
-from idp.provisioning import clients
-from idp.provisioning.accounts import ProvisioningError
-from idp.provisioning.client_metadata import validate_metadata
 
 TOKEN_BYTES = 32  # 256-bit initial and registration access tokens
 VIA = "registration_api"
@@ -41,7 +40,7 @@ SERVER_FIELDS = (
 )
 
 
-class RegistrationRefused(ProvisioningError):
+class RegistrationRefused(ClientError):
     """A malformed update request (RFC 7592 §2.2): `invalid_request`, 400."""
 
     error = "invalid_request"
@@ -67,7 +66,7 @@ class Registration:
 def mint_initial_token(expires_in: int) -> tuple[str, datetime]:
     """A new initial access token and its expiry; only its keyed hash is stored."""
     if expires_in <= 0:
-        raise ProvisioningError("an initial access token needs a positive lifetime")
+        raise ClientError("an initial access token needs a positive lifetime")
     token = new_secret(TOKEN_BYTES)
     expires_at = int(time.time()) + expires_in
     row = InitialAccessToken(token_hash=secret_hash(token), expires_at=expires_at)
@@ -119,7 +118,7 @@ def register(initial_token: str | None, raw: Any) -> Registration:
     row = _initial_token(initial_token)
     metadata = validate_metadata(raw)
     _spend(row)
-    client, secret = clients.add_client(metadata)
+    client, secret = registry.add_client(metadata)
     access_token = new_secret(TOKEN_BYTES)
     client.registration_token_hash = secret_hash(access_token)
     audit.record(
@@ -169,7 +168,7 @@ def update_client(client_id: str, access_token: str | None, raw: Any) -> Registr
     client.set_client_metadata(metadata)
     secret = None
     if client.is_public != (client.client_secret is None):
-        secret = clients.set_new_secret(client)
+        secret = registry.set_new_secret(client)
     audit.record("client_updated", client=client, commit=False, fields=changed, via=VIA)
     db.session.commit()
     return Registration(client, secret, access_token or "")
@@ -177,4 +176,4 @@ def update_client(client_id: str, access_token: str | None, raw: Any) -> Registr
 
 def delete_client(client_id: str, access_token: str | None) -> None:
     """RFC 7592 §2.3: remove the client with its codes and tokens."""
-    clients.remove_client(managed_client(client_id, access_token).client_id, via=VIA)
+    registry.remove_client(managed_client(client_id, access_token).client_id, via=VIA)

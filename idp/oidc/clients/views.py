@@ -5,7 +5,7 @@ A small blueprint rather than Authlib's ClientRegistrationEndpoint / ClientConfi
 those build the response before the client is saved (so a secret made by the shared
 ``register_client`` rules could not be returned), validate with their own claims classes, and
 answer a missing token with 403 `access_denied`. Here each view calls one function of
-``idp.provisioning.registration``, whose metadata checks are the CLI's own.
+``idp.oidc.clients.registration``, whose metadata checks are the CLI's own.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from flask import Blueprint, Response, current_app, jsonify, url_for
 from flask import request as http_request
 
 from idp.extensions import csrf
-from idp.provisioning import registration
-from idp.provisioning.accounts import ProvisioningError
-from idp.provisioning.registration import Registration
+from idp.oidc.clients import ClientError, registration
+from idp.oidc.clients.registration import Registration
 
 bp = Blueprint("registration", __name__)
 
@@ -85,8 +84,8 @@ def delete(client_id: str) -> Response:
     return Response(status=204, headers=NO_STORE)
 
 
-@bp.errorhandler(ProvisioningError)
-def refused(error: ProvisioningError) -> Response:
+@bp.errorhandler(ClientError)
+def refused(error: ClientError) -> Response:
     """RFC 7591 §3.2.2 errors; a refused token as RFC 6750 §3.1 says, with WWW-Authenticate."""
     status = getattr(error, "status", 400)
     code = getattr(error, "error", "invalid_client_metadata")

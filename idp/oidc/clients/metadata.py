@@ -12,9 +12,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from idp.models.oauth import PAIRWISE, PUBLIC
+from idp.oidc.clients import ClientError
 from idp.oidc.keys import ALGORITHMS
 from idp.oidc.server import SCOPES
-from idp.provisioning.accounts import ProvisioningError
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 SUPPORTED_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
@@ -25,7 +25,7 @@ DEFAULT_SCOPE = "openid profile email children"
 MAX_NAME_LENGTH = 200
 
 
-class MetadataError(ProvisioningError):
+class MetadataError(ClientError):
     """Metadata that can't be registered; the message says which field and why."""
 
     error = "invalid_client_metadata"
