@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
 from clients.lsu import create_app as create_lsu
-from idp import ROOT, create_app, schema
+from idp import ROOT, bootstrap, create_app
 from idp.extensions import db
 from tests.factories import Factory
 from tests.mailbox import Mailbox
@@ -66,8 +66,8 @@ def base_config(database_url: str, keys_dir: Path, tmp_path_factory: pytest.Temp
     }
     app = create_app(config)
     with app.app_context():
-        schema.upgrade()
-        schema.ensure_keys(app)
+        bootstrap.upgrade_schema()
+        bootstrap.ensure_signing_keys(app)
         db.engine.dispose()
     return config
 

@@ -6,13 +6,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from idp import schema
+from idp import bootstrap
 from idp.extensions import db
 
 
 def head() -> str:
     """The newest migration: one head, so that every branch of work was chained on merge."""
-    (only,) = ScriptDirectory(str(schema.MIGRATIONS)).get_heads()
+    (only,) = ScriptDirectory(str(bootstrap.MIGRATIONS)).get_heads()
     return only
 
 
@@ -24,4 +24,4 @@ def test_migrations_match_the_models(app):
 
 
 def test_init_is_idempotent(app):
-    assert schema.upgrade() == schema.upgrade() == head()
+    assert bootstrap.upgrade_schema() == bootstrap.upgrade_schema() == head()

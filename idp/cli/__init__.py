@@ -88,10 +88,10 @@ def main() -> None:
 @with_app
 def init(app: Flask) -> None:
     """Create or upgrade the schema; create signing keys if there are none."""
-    from idp import schema
+    from idp import bootstrap
 
-    revision = schema.upgrade()
-    created = schema.ensure_keys(app)
+    revision = bootstrap.upgrade_schema()
+    created = bootstrap.ensure_signing_keys(app)
     keys_note = "signing keys created" if created else "signing keys present"
     click.echo(f"database at revision {revision}; {keys_note} in {app.config['KEYS_DIR']}")
 

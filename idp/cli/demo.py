@@ -14,7 +14,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from idp import schema
+from idp import bootstrap
 from idp.cli import emit, json_option, with_app
 from idp.extensions import db
 from idp.models import Account, Client
@@ -99,8 +99,8 @@ def _register_lsu(public_url: str) -> tuple[Client, str]:
 @with_app
 def demo(app: Flask, lsu_url: str, lsu_client_file: str | None, as_json: bool) -> None:
     """init, then a demo school, families and the LSU teleservice; prints their credentials."""
-    schema.upgrade()
-    schema.ensure_keys(app)
+    bootstrap.upgrade_schema()
+    bootstrap.ensure_signing_keys(app)
     families = [_seed_family(family) for family in FAMILIES]
     client, secret = _register_lsu(lsu_url.rstrip("/"))
     lsu = {"client_id": client.client_id, "client_secret": secret, "url": lsu_url}

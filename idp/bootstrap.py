@@ -1,4 +1,6 @@
-"""Creating and upgrading what the provider needs on disk: the schema and the signing keys."""
+"""Bringing an installation up to what this code needs: the database schema (Alembic) and the
+signing keys. `idp init`, `idp demo` and the tests call both, in that order; each is idempotent.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from idp.extensions import db
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def upgrade() -> str:
+def upgrade_schema() -> str:
     """Bring the database to the newest migration (idempotent); returns the revision."""
     migrate: Migrate = current_app.extensions["migrate"].migrate
     config = migrate.get_config(str(MIGRATIONS))
@@ -25,7 +27,7 @@ def upgrade() -> str:
         return MigrationContext.configure(connection).get_current_revision() or "base"
 
 
-def ensure_keys(app: Flask) -> bool:
+def ensure_signing_keys(app: Flask) -> bool:
     """Create a signing key of each algorithm when the folder has none; True if created."""
     store = app.extensions["idp_keys"]
     if store.has_keys():
