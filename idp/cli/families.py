@@ -12,7 +12,7 @@ from flask import Flask
 
 from idp.cli import emit, json_option, with_app
 from idp.cli.files import Progress, staged, writable
-from idp.provisioning.credentials import credentials_csv
+from idp.provisioning.bulk_credentials import credentials_csv
 from idp.provisioning.export import ExportRejected, read_export
 from idp.provisioning.families import ImportResult, import_families
 from idp.provisioning.letters import render

@@ -25,7 +25,7 @@ from idp.models.accounts import PROVISIONAL
 from idp.models.base import utcnow
 from idp.passwords import provisional_password
 from idp.provisioning.accounts import provisional_expiry
-from idp.provisioning.credentials import (
+from idp.provisioning.bulk_credentials import (
     Credential,
     Hashing,
     Progress,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from idp.extensions import db
 from idp.models import Account, Child, Link, School
-from idp.provisioning.credentials import chunks
+from idp.provisioning.bulk_credentials import chunks
 from idp.provisioning.export import Export, Parent, Pupil
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from idp.extensions import db
 from idp.models import Account, AuditEvent, Child, Link, School
 from idp.passwords import UNAMBIGUOUS, check_password, hash_password
-from idp.provisioning.credentials import Hashing
+from idp.provisioning.bulk_credentials import Hashing
 from idp.provisioning.export import COLUMNS, read_export
 from idp.provisioning.families import import_families
 from tests.cli.harness import Cli, assert_one_line_failure
