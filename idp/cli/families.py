@@ -11,7 +11,7 @@ import click
 from flask import Flask
 
 from idp.cli import emit, json_option, with_app
-from idp.cli.files import Progress, staged, writable
+from idp.cli.files import StderrProgress, staged, writable
 from idp.provisioning.bulk_credentials import credentials_csv
 from idp.provisioning.export import ExportRejected, read_export
 from idp.provisioning.families import ImportResult, import_families
@@ -47,7 +47,7 @@ def import_(
         export = read_export(file.read_bytes(), file.name)
     except ExportRejected as rejected:
         _refuse(rejected, as_json)
-    progress = Progress()
+    progress = StderrProgress()
     with staged() as staging:
 
         def deliver(result: ImportResult) -> None:

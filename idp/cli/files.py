@@ -67,7 +67,7 @@ def staged() -> Iterator[Staging]:
     staging.publish()
 
 
-class Progress:
+class StderrProgress:
     """Progress of the long steps on stderr (never stdout, which may carry the JSON).
 
     On a terminal, one line that updates itself; otherwise, for 1,000 items and more, a line

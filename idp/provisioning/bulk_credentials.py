@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +22,7 @@ from sqlalchemy import select
 from idp.extensions import db
 from idp.models import Account
 from idp.passwords import hash_password
+from idp.provisioning import ProgressCallback
 from idp.provisioning.accounts import identifier_candidate, identifier_stem
 
 CREDENTIAL_COLUMNS = (
@@ -32,7 +33,6 @@ CREDENTIAL_COLUMNS = (
     "given_name",
 )
 CHUNK = 500  # keys per IN (…) query, and passwords per hashing task
-Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class Hashing:
                 self.pool.submit(_hash_chunk, chunk, self.rounds) for chunk in chunks(passwords, 50)
             ]
 
-    def result(self, progress: Progress | None = None) -> list[str]:
+    def result(self, progress: ProgressCallback | None = None) -> list[str]:
         """The hashes, in the order of the passwords."""
         if self.pool is None:
             return _hash_chunk(self.passwords, self.rounds)

@@ -24,11 +24,11 @@ from idp.models import Account, AuditEvent, Child, Link, School
 from idp.models.accounts import PROVISIONAL
 from idp.models.base import utcnow
 from idp.passwords import provisional_password
+from idp.provisioning import ProgressCallback
 from idp.provisioning.accounts import provisional_expiry
 from idp.provisioning.bulk_credentials import (
     Credential,
     Hashing,
-    Progress,
     allocate_identifiers,
     chunks,
 )
@@ -89,7 +89,7 @@ class ImportResult:
 def import_families(
     export: Export,
     deliver: Callable[[ImportResult], None] | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ImportResult:
     """Import a checked export in one transaction; commits once, or not at all.
 

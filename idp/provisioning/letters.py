@@ -11,7 +11,6 @@ then read the page out of order).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -21,11 +20,12 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from fpdf import FPDF
 
+from idp.provisioning import ProgressCallback
+
 FONTS = Path(__file__).resolve().parent / "fonts"
 SANS, MONO = "DejaVuSans", "DejaVuSansMono"
 LEFT, TOP, WIDTH = 20.0, 20.0, 170.0  # millimetres on A4 (210 × 297)
 PT = 0.3528  # millimetres in a typographic point
-Progress = Callable[[str, int, int], None]
 NO_BREAK = ((" :", "\u00a0:"), (" ;", "\u00a0;"), (" »", "\u00a0»"), ("« ", "«\u00a0"))
 
 
@@ -45,7 +45,9 @@ def short_date(moment: date | datetime) -> str:
     return moment.strftime("%d/%m/%Y")
 
 
-def render(letters: list[Letter], progress: Progress | None = None, locale: str = "fr") -> bytes:
+def render(
+    letters: list[Letter], progress: ProgressCallback | None = None, locale: str = "fr"
+) -> bytes:
     """The PDF of the batch, one page per letter (a page saying so when there is none).
 
     In French unless told otherwise: the letter goes home in the school's language, whatever
