@@ -121,7 +121,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_IDLE_TTL", 1800, _positive_int, "Sign-in session idle timeout (s)."),
     Setting("SESSION_MAX_TTL", 43200, _positive_int, "Sign-in session absolute lifetime (s)."),
 )
-KNOWN = {setting.name for setting in SETTINGS}
 # Variables read by the test suite, not by the provider: tolerated in the environment.
 IGNORED_PREFIXES = ("IDP_TEST_",)
 

@@ -106,25 +106,8 @@ def _unexpected(error: InternalServerError) -> Response:
     return error_response(500)
 
 
-class ProviderError(Exception):
-    """A refusal a person must understand: shown as an error page with its status."""
-
-    status = 400
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
-
-
-def _provider_error(error: ProviderError) -> Response:
-    return error_response(error.status, error.message)
-
-
 def init_app(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
-    app.register_error_handler(ProviderError, _provider_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(UnicodeDecodeError, _undecodable)
     app.register_error_handler(OperationalError, _database_away)

@@ -16,7 +16,6 @@ PENDING_EMAIL = "pending_email"  # activated; the email address is not confirmed
 ACTIVE = "active"
 LOCKED = "locked"  # too many failures; the school unlocks it (`idp accounts reset`)
 DISABLED = "disabled"
-STATUSES = (PROVISIONAL, PENDING_EMAIL, ACTIVE, LOCKED, DISABLED)
 
 # Why an account is locked (shown to the help desk by `idp accounts show`).
 LOCKED_BIRTHDATE = "activation_birthdate_failures"

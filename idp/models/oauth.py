@@ -103,9 +103,6 @@ class Token(db.Model, OAuth2TokenMixin):
         """Whether the *access* token is revoked; a rotated refresh token leaves it usable."""
         return bool(self.access_token_revoked_at)
 
-    def refresh_usable(self) -> bool:
-        return not self.refresh_token_revoked_at and self.refresh_expires_at >= time.time()
-
     def get_user(self) -> Account:
         return self.account
 
