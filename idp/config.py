@@ -1,7 +1,8 @@
 """Every setting of the provider, its default, and how the IDP_* environment overrides it.
 
-The public names are the environment variables of the contract (§1); inside the application the
-same settings live in ``app.config`` without the ``IDP_`` prefix (``ISSUER``, ``DATABASE_URL``…).
+The public names are the environment variables of docs/contract.md §1; inside the application
+the same settings live in ``app.config`` without the ``IDP_`` prefix (``ISSUER``,
+``DATABASE_URL``…).
 """
 
 from __future__ import annotations

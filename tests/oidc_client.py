@@ -1,7 +1,7 @@
 """A relying party for tests, driving the code flow through Flask's test client as a browser.
 
-Like a real teleservice, it finds every endpoint from the discovery document (contract §3) and
-checks ID tokens against the published JWKS.
+Like a real teleservice, it finds every endpoint from the discovery document (docs/contract.md
+§3) and checks ID tokens against the published JWKS.
 """
 
 from __future__ import annotations

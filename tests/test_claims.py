@@ -1,7 +1,7 @@
 """What a relying teleservice learns about a family: discovery, keys, ID tokens and subjects.
 
 A teleservice reads the discovery document, fetches the JWKS, verifies the ID token it receives
-and reads the parent's claims by scope (contract §3): `sub` only with `openid`, names with
+and reads the parent's claims by scope (docs/contract.md §3): `sub` only with `openid`, names with
 `profile`, the address with `email`, and the linked children with `children`. A `public` client
 sees the parent's opaque id and each child's school reference; `pairwise` clients see per-client
 pseudonyms that no two teleservices can correlate. Keys rotate without a restart.

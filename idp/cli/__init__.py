@@ -1,4 +1,4 @@
-"""The `idp` command line (contract §2): thin wrappers over the provisioning functions.
+"""The `idp` command line (docs/contract.md §2): thin wrappers over the service functions.
 
 Every command exits 0 on success, 1 with one line on stderr on failure; with `--json` it prints
 exactly one JSON document on stdout.
@@ -60,7 +60,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 
 
 class OneLineGroup(click.Group):
-    """click's usage errors as one `idp:` line on stderr too (contract §2), never its banner."""
+    """click's usage errors as one `idp:` line on stderr too, never its banner
+    (docs/contract.md §2)."""
 
     def main(self, args=None, prog_name=None, **extra: Any) -> Any:
         try:

@@ -1,4 +1,4 @@
-"""`idp families import`: bulk provisioning from a school export (contract §2, §5)."""
+"""`idp families import`: bulk provisioning from a school export (docs/contract.md §2, §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Claims by scope (contract §3): one function per scope, and the subjects a client sees.
+"""Claims by scope (docs/contract.md §3): one function per scope, and the subjects a client sees.
 
 A `public` client sees the parent's stable opaque id and each child's school reference. A
 `pairwise` client sees per-client pseudonyms for both (OpenID Connect Core §8.1), so that two

@@ -36,7 +36,7 @@ class Subject:
 
 
 def _subject(account: Account, client: Client) -> Subject | None:
-    """Only an active account receives tokens (contract §3; activation comes first)."""
+    """Only an active account receives tokens (docs/contract.md §3; activation comes first)."""
     return Subject(account, client) if account.is_active else None
 
 

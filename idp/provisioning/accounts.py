@@ -111,7 +111,7 @@ def new_identifier(given_name: str, family_name: str) -> str:
 
 
 def provisional_expiry() -> datetime:
-    """When a provisional password issued now stops working (contract §1)."""
+    """When a provisional password issued now stops working (docs/contract.md §1)."""
     return utcnow() + timedelta(seconds=current_app.config["PROVISIONAL_PASSWORD_TTL"])
 
 
@@ -196,7 +196,7 @@ def describe_child(child: Child) -> dict[str, Any]:
 
 
 def describe_account(account: Account) -> dict[str, Any]:
-    """What the help desk sees (contract §2, `idp accounts show`)."""
+    """What the help desk sees (docs/contract.md §2, `idp accounts show`)."""
     return {
         "identifier": account.identifier,
         "status": account.status,

@@ -137,7 +137,7 @@ class Hashing:
 
 
 def credentials_csv(credentials: list[Credential]) -> str:
-    """The `--credentials` file (contract §2): one line per new account, header first."""
+    """The `--credentials` file (docs/contract.md §2): one line per new account, header first."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CREDENTIAL_COLUMNS)

@@ -1,4 +1,4 @@
-"""Reading a school export (contract §5): every problem found, or families ready to import.
+"""Reading a school export (docs/contract.md §5): every problem found, or families ready to import.
 
 The file is read whole and checked whole before anything touches the database: a file with any
 bad row is refused with the list of every bad row (line, column, reason), the header being line 1.

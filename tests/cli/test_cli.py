@@ -1,4 +1,4 @@
-"""An operator installs the provider and scripts its command line (contract §1 and §2).
+"""An operator installs the provider and scripts its command line (docs/contract.md §1 and §2).
 
 They run `idp init` on an empty database (twice, from a deployment script), rotate the signing
 keys, seed the demo, and get their configuration or database URL wrong. Whatever happens, a

@@ -1,4 +1,4 @@
-"""An operator registers the relying teleservices from a script (contract §2, `idp clients`).
+"""An operator registers the teleservices from a script (`idp clients`, docs/contract.md §2).
 
 They add a teleservice and keep the secret printed once, list and show registrations (which never
 reveal a secret), rotate a leaked secret (the old one stops working at once) and remove a

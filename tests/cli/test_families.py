@@ -1,4 +1,4 @@
-"""The school imports its families from its export (contract §2, §5), and imports it again.
+"""The school imports its families from its export (docs/contract.md §2, §5), and imports it again.
 
 The sample export (`tests/data`) has what real exports have: a BOM,
 semicolons, CRLF, both date forms, two parents sharing two children, accents, œ, æ, apostrophes,

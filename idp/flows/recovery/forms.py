@@ -1,4 +1,4 @@
-"""The self-help forms (field names per contract §4)."""
+"""The self-help forms (field names per docs/contract.md §4)."""
 
 from __future__ import annotations
 

@@ -109,7 +109,7 @@ def _scope(raw: Mapping[str, Any]) -> str:
 
 def _grant_types(raw: Mapping[str, Any], auth_method: str) -> list[str]:
     """Known types only, with `code` (RFC 7591 §2.1); the server then sets them (§3.2.1):
-    a refresh token for confidential clients (contract §3), none for public ones."""
+    a refresh token for confidential clients (docs/contract.md §3), none for public ones."""
     grant_types = _strings(raw, "grant_types") or ["authorization_code"]
     response_types = _strings(raw, "response_types") or ["code"]
     for key, values, known in (
