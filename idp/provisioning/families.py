@@ -1,4 +1,4 @@
-"""Importing a checked school export (contract §5): what is new is created, what changed is
+"""Importing a checked school export (docs/contract.md §5): what is new is created, what changed is
 updated, nothing twice, all in one transaction.
 
 What a re-import does (README, "School provisioning"):
@@ -51,7 +51,7 @@ class ImportResult:
     links_removed: int = 0
 
     def document(self) -> dict[str, Any]:
-        """The `--json` document of contract §2."""
+        """The `--json` document of docs/contract.md §2."""
         return {
             "created": len(self.created),
             "updated": self.updated,
