@@ -121,6 +121,28 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PROVISIONAL_PASSWORD_TTL", 7776000, _positive_int, "Provisional password (s)."),
     Setting("SESSION_IDLE_TTL", 1800, _positive_int, "Sign-in session idle timeout (s)."),
     Setting("SESSION_MAX_TTL", 43200, _positive_int, "Sign-in session absolute lifetime (s)."),
+    Setting(
+        "PURGE_GRACE", 86400, _positive_int, "Expired codes, tokens, links kept this long (s)."
+    ),
+    Setting("AUDIT_RETENTION", 31536000, _positive_int, "Audit events kept this long (s)."),
+    Setting(
+        "NEVER_ACTIVATED_RETENTION",
+        31536000,
+        _positive_int,
+        "A never-activated account is deleted this long after its letter expired (s).",
+    ),
+    Setting(
+        "INACTIVITY_WARNING",
+        94608000,
+        _positive_int,
+        "An account unused this long is warned by mail that it will be disabled (s).",
+    ),
+    Setting(
+        "INACTIVITY_GRACE",
+        2592000,
+        _positive_int,
+        "A warned account still unused this long after the warning is disabled (s).",
+    ),
 )
 # Variables read by the test suite, not by the provider: tolerated in the environment.
 IGNORED_PREFIXES = ("IDP_TEST_",)

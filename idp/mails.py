@@ -8,9 +8,12 @@ the flows decide what the page says.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
+from babel.dates import format_date
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from idp import mail
@@ -100,5 +103,17 @@ def identifier_reminder(email: str, accounts: Sequence[Account]) -> bool:
         "identifier_reminder",
         subject=_("Votre identifiant de compte parent"),
         accounts=accounts,
+        login_link=mail.provider_url("login.login"),
+    )
+
+
+def inactivity_warning(account: Account, disabled_on: datetime) -> bool:
+    """Retention: the account will be disabled on ``disabled_on`` unless the parent signs in."""
+    return _send(
+        account.email,
+        "inactivity_warning",
+        subject=_("Votre compte parent sera bientôt désactivé"),
+        account=account,
+        day=format_date(disabled_on, "d MMMM y", locale=get_locale()),
         login_link=mail.provider_url("login.login"),
     )

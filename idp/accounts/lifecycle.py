@@ -257,6 +257,41 @@ def helpdesk_reset(account: Account, password_hash: str, expires_at: datetime) -
     return ended
 
 
+def disable(account: Account, reason: str) -> Ended | None:
+    """Disable the account (retention: unused for years); everything it opened ends. None if
+    it is already disabled."""
+    if not _move(
+        account, "disable", Account.status != DISABLED, status=DISABLED, locked_reason=reason
+    ):
+        return None
+    ended = end_access(account.id, "disabled")
+    events.emit("account.disabled", account.id, reason=reason, **ended.counts())
+    return ended
+
+
+def warn_inactive(account: Account, at: datetime) -> bool:
+    """Record that the account was warned of its coming disabling (once)."""
+    if not _move(
+        account,
+        "warn_inactive",
+        Account.inactivity_warned_at.is_(None),
+        inactivity_warned_at=at,
+    ):
+        return False
+    events.emit("account.inactivity_warned", account.id)
+    return True
+
+
+def clear_inactivity_warning(account: Account) -> None:
+    """The parent came back after the warning: the count starts again."""
+    _move(
+        account,
+        "clear_inactivity_warning",
+        Account.inactivity_warned_at.is_not(None),
+        inactivity_warned_at=None,
+    )
+
+
 def change_email(account: Account, email: str) -> bool:
     """An active account's new address, confirmed by its link: it holds, verified, and every
     other live link of the account dies (a reset sent to the old address)."""

@@ -35,6 +35,8 @@ AUDITED: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     "account.not_guardian_reported": ("activation_not_guardian_reported", _pick("child_ref")),
     "account.locked": ("account_locked", _pick("reason")),
     "account.unlocked": ("account_unlocked", _pick("reason", "status")),
+    "account.disabled": ("account_disabled", _pick("reason", "sessions_ended", "tokens_revoked")),
+    "account.inactivity_warned": ("account_inactivity_warned", lambda d: {}),
     "account.password_changed": ("password_changed", _pick("sessions_ended")),
     "account.password_reset": ("password_reset", lambda d: {}),
     "account.reset": (

@@ -97,6 +97,11 @@ def _summary(
         f"accounts: {created} created, {result.updated} updated, {result.unchanged} unchanged; "
         f"links: {result.links_added} added, {result.links_removed} removed",
     ]
+    if result.children_departed:
+        lines.append(
+            f"left the school: {_counted(result.children_departed, 'link')} to children the "
+            "file no longer lists removed (their teleservices lose them at the next sign-in)"
+        )
     if letters:
         pages = _counted(created, "page") if created else "no new account to write to"
         lines.append(f"letters: {letters} ({pages})")

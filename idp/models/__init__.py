@@ -2,6 +2,7 @@
 
 from idp.models.accounts import Account, Child, Link, School
 from idp.models.audit import AuditEvent
+from idp.models.disclosures import Disclosure
 from idp.models.flows import Flow
 from idp.models.oauth import AuthorizationCode, Client, InitialAccessToken, Token
 from idp.models.sessions import Interaction, LoginSession
@@ -12,6 +13,7 @@ __all__ = [
     "AuthorizationCode",
     "Child",
     "Client",
+    "Disclosure",
     "Flow",
     "InitialAccessToken",
     "Interaction",

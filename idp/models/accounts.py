@@ -51,6 +51,8 @@ class Account(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Retention: when the account, unused for years, was warned that it will be disabled.
+    inactivity_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     links: Mapped[list[Link]] = relationship(
         back_populates="account", cascade="all, delete-orphan", order_by="Link.id"

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select, update
 from idp.accounts.revocation import revoke_tokens
 from idp.extensions import db
 from idp.models import AuthorizationCode, Token
+from idp.oidc import disclosures
 from idp.passwords import secret_hash
 
 
@@ -76,6 +77,7 @@ def save_token(token: dict, client_id: str, account_id: int, family: str) -> Tok
         expires_in=token["expires_in"],
     )
     db.session.add(item)
+    disclosures.record(account_id, client_id, item.scope)
     db.session.commit()
     return item
 

@@ -49,6 +49,7 @@ class ImportResult:
     unchanged: int = 0
     links_added: int = 0
     links_removed: int = 0
+    children_departed: int = 0  # children of the file's schools it no longer lists: unlinked
 
     def document(self) -> dict[str, Any]:
         """The `--json` document of docs/contract.md §2."""
@@ -56,6 +57,7 @@ class ImportResult:
             "created": len(self.created),
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "unlinked": self.children_departed,  # an addition: children that left the school
             "accounts": [
                 {
                     "parent_ref": item.parent_ref,
@@ -109,6 +111,7 @@ def import_families(
             unchanged=plan.unchanged_accounts(updated),
             links_added=len(plan.new_links()),
             links_removed=len(plan.stale_links()),
+            children_departed=len(plan.departed),
         )
         with Hashing([item.password for item in created]) as hashing:
             if deliver is not None:
@@ -142,7 +145,7 @@ def _write(plan: Plan, created: list[Credential], hashes: list[str], updated: se
     _set_by_id(School, [{"uai": u, "name": n} for u, n in plan.renamed_schools().items()])
     child_ids = _write_children(plan)
     account_ids, new_ids = _write_parents(plan, created, hashes)
-    for chunk in chunks([link_id for link_id, _ in plan.stale_links()]):
+    for chunk in chunks([link_id for link_id, _ in plan.stale_links() + plan.departed]):
         db.session.execute(delete(Link).where(Link.id.in_(chunk)))
     links = [{"account_id": account_ids[p], "child_id": child_ids[c]} for p, c in plan.new_links()]
     _insert(Link, links)

@@ -34,6 +34,9 @@ class Plan:
     children: dict[str, Known]
     parents: dict[str, Known]
     links: list[tuple[int, int, int]]  # (link id, account id, child id) of the file's children
+    # (link id, account id) of the links of children the file's schools no longer list: the
+    # export is the school's whole roll, so a child missing from it has left the school.
+    departed: list[tuple[int, int]]
 
     def new_children(self) -> list[Pupil]:
         return [c for ref, c in self.export.children.items() if ref not in self.children]
@@ -91,6 +94,7 @@ class Plan:
         updated = {self.parents[ref].id for ref in touched if ref in self.parents}
         updated |= {account_id for account_id, _ in self.renamed_parents()}
         updated |= {account_id for _, account_id in self.stale_links()}
+        updated |= {account_id for _, account_id in self.departed}
         return updated
 
     def unchanged_accounts(self, updated: set[int]) -> int:
@@ -121,4 +125,23 @@ def plan_import(export: Export) -> Plan:
     }
     child_ids = [known.id for known in children.values()]
     links = _rows_where((Link.id, Link.account_id, Link.child_id), Link.child_id, child_ids)
-    return Plan(export, dict(schools), children, parents, [tuple(link) for link in links])
+    return Plan(
+        export,
+        dict(schools),
+        children,
+        parents,
+        [tuple(link) for link in links],
+        _departed_links(export),
+    )
+
+
+def _departed_links(export: Export) -> list[tuple[int, int]]:
+    """The links of children of the file's schools that the file no longer lists."""
+    rows = db.session.execute(
+        select(Link.id, Link.account_id, Child.ref)
+        .join(Child, Child.id == Link.child_id)
+        .where(Child.school_uai.in_(list(export.schools)))
+    ).all()
+    return [
+        (link_id, account_id) for link_id, account_id, ref in rows if ref not in export.children
+    ]

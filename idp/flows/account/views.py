@@ -7,19 +7,21 @@ changes only the address it was sent to, on the account it was sent for.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, Response, redirect, render_template, url_for
 from flask_babel import get_locale
-from werkzeug.wrappers import Response
 
 from idp import messages, sessions
 from idp.extensions import limiter
 from idp.flows import mailed_links
+from idp.flows.account import personal_data as personal_data_service
 from idp.flows.account import service, signed_in
 from idp.flows.account.forms import ButtonForm, EmailForm, PasswordForm
+from idp.flows.account.signed_in import describe_browser
 from idp.flows.gate import login_required
 from idp.flows.outcome import show_errors
 from idp.messages import flash_message
@@ -157,3 +159,35 @@ def sign_out_everywhere() -> Response | str:
     signed_in.end_all_sessions(_current().account)
     sessions.sign_out()
     return render_template("account/signed_out.html")
+
+
+@bp.get("/donnees")
+@login_required
+def personal_data() -> str:
+    """ "Mes données": what is held, who received what, the recent sign-ins."""
+    account = _current().account
+    return render_template(
+        "account/data.html",
+        account=account,
+        releases=personal_data_service.releases(account),
+        sign_ins=personal_data_service.recent_sign_ins(account),
+        describe_browser=describe_browser,
+        claim_labels=personal_data_service.CLAIM_LABELS,
+    )
+
+
+@bp.get("/donnees.json")
+@login_required
+def personal_data_download() -> Response:
+    """All of it as one JSON file (GDPR art. 20), never cached."""
+    account = _current().account
+    body = json.dumps(personal_data_service.export(account), ensure_ascii=False, indent=2)
+    filename = f"mes-donnees-{account.identifier}.json"
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
