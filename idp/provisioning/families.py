@@ -57,7 +57,6 @@ class ImportResult:
             "created": len(self.created),
             "updated": self.updated,
             "unchanged": self.unchanged,
-            "unlinked": self.children_departed,  # an addition: children that left the school
             "accounts": [
                 {
                     "parent_ref": item.parent_ref,
@@ -149,7 +148,7 @@ def _write(plan: Plan, created: list[Credential], hashes: list[str], updated: se
         db.session.execute(delete(Link).where(Link.id.in_(chunk)))
     links = [{"account_id": account_ids[p], "child_id": child_ids[c]} for p, c in plan.new_links()]
     _insert(Link, links)
-    _audit(plan.export, new_ids, updated)
+    _audit(plan.export, new_ids, updated, departed=len(plan.departed))
 
 
 def _write_children(plan: Plan) -> dict[str, int]:
@@ -220,7 +219,7 @@ def _account_row(credential: Credential, password_hash: str) -> dict[str, Any]:
     }
 
 
-def _audit(export: Export, created_ids: list[int], updated_ids: set[int]) -> None:
+def _audit(export: Export, created_ids: list[int], updated_ids: set[int], departed: int) -> None:
     """One event per account created or changed, and one for the import (never a password)."""
     now = utcnow()
     details = {"source": SOURCE, "file": export.name}
@@ -228,6 +227,7 @@ def _audit(export: Export, created_ids: list[int], updated_ids: set[int]) -> Non
     events += [("account_updated", account_id) for account_id in sorted(updated_ids)]
     rows = [{"event": e, "account_id": a, "at": now, "details": details} for e, a in events]
     counts = {"created": len(created_ids), "updated": len(updated_ids), "rows": export.rows}
+    counts["children_departed"] = departed
     summary = {"event": "families_imported", "account_id": None, "at": now}
     rows.append(summary | {"details": details | counts})
     for chunk in chunks(rows, 1000):
