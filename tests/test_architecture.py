@@ -30,6 +30,7 @@ LAYERS: dict[str, set[str]] = {
         "idp.oidc",
         "idp.outbox",
         "idp.provisioning",
+        "idp.retention",
         "idp.sessions",
     },
     "views": {"idp.console", "idp.errors", "idp.flows", "idp.portal"},
