@@ -23,6 +23,7 @@ from idp.extensions import db
 from tests.factories import Factory
 from tests.mailbox import Mailbox
 from tests.oidc_client import OIDCClient
+from tests.parent import Parent
 
 TEST_DATABASE_URL = os.environ.get("IDP_TEST_DATABASE_URL")
 
@@ -132,6 +133,22 @@ def app(make_app, mailbox: Mailbox) -> Iterator[Flask]:
 def browser(app: Flask):
     """Flask's test client: a browser with its cookies."""
     return app.test_client()
+
+
+@pytest.fixture
+def parent(browser) -> Parent:
+    """A parent at the test's browser (the one `rp` drives too)."""
+    return Parent(browser)
+
+
+@pytest.fixture
+def make_parent(app: Flask):
+    """Another parent, or the same one on another device: a browser with its own cookies."""
+
+    def make(user_agent: str | None = None) -> Parent:
+        return Parent(app.test_client(), user_agent)
+
+    return make
 
 
 @pytest.fixture

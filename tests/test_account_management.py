@@ -4,7 +4,6 @@ changes the password and the email address (a link to the new one, a notice to t
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -13,11 +12,12 @@ import pytest
 
 from idp.extensions import db
 from idp.flows.account.signed_in import describe_browser
-from idp.models import AuditEvent, Flow, LoginSession
+from idp.models import Flow, LoginSession
 from idp.models.base import utcnow
 from idp.models.flows import EMAIL_CHANGE
 from tests.mailbox import links_in, text_of
-from tests.oidc_client import OIDCClient, csrf_token
+from tests.oidc_client import OIDCClient
+from tests.parent import Parent, Shown
 
 FIREFOX_ANDROID = "Mozilla/5.0 (Android 14; Mobile; rv:128.0) Gecko/128.0 Firefox/128.0"
 CHROME_WINDOWS = (
@@ -28,137 +28,91 @@ NEW_PASSWORD = "Gomme-Rouge-Cahier-47"
 NEW_EMAIL = "anais.nouvelle@example.net"
 
 
-def signed_in(app, account, password: str, user_agent: str = FIREFOX_ANDROID):
-    """Another browser (its own cookies), signed in to the account."""
-    browser = app.test_client()
-    browser.environ_base["HTTP_USER_AGENT"] = user_agent
-    response = OIDCClient(browser, "", None, "").sign_in(account.identifier, password)
-    assert response.status_code == 302
-    return browser
-
-
-def submit(browser, page: str, action: str | None = None, **fields):
-    """Open the page, then send its form (or the button posting to `action`) with its token."""
-    token = csrf_token(browser.get(page).get_data(as_text=True))
-    return browser.post(action or page, data={**fields, "csrf_token": token})
-
-
-def text(response) -> str:
-    """The page as a reader sees it (entities such as &#39; decoded)."""
-    return html.unescape(response.get_data(as_text=True))
-
-
-def error_beside(response, field: str) -> str:
-    """The error messages the field's aria-describedby points at: what is shown beside it."""
-    page = text(response)
-    tag = re.search(rf'<input[^>]*\bid="{field}"[^>]*>', page)
-    described = re.search(r'aria-describedby="([^"]*)"', tag.group(0)) if tag else None
-    messages = []
-    for element_id in described.group(1).split() if described else []:
-        found = re.search(rf'<span class="error" id="{element_id}"[^>]*>(.*?)</span>', page)
-        if found:
-            messages.append(re.sub(r"<[^>]+>", " ", found.group(1)).strip())
-    return " ".join(messages)
-
-
-def events() -> list[str]:
-    return [e.event for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id))]
-
-
-def test_every_page_but_the_mailed_link_needs_a_signed_in_browser(browser, factory):
+def test_every_page_but_the_mailed_link_needs_a_signed_in_browser(parent: Parent):
     for path in ("/compte", "/compte/mot-de-passe", "/compte/adresse"):
-        response = browser.get(path)
+        response = parent.open(path)
         assert response.status_code == 302 and response.location.endswith("/login"), path
-    token = csrf_token(text(browser.get("/login")))
     for path in ("/compte/deconnexion-partout", "/compte/sessions/x/terminer"):
-        response = browser.post(path, data={"csrf_token": token})
+        response = parent.post(path)
         assert response.status_code == 302 and response.location.endswith("/login"), path
 
 
-def test_the_portal_leads_to_the_account_page_which_shows_identity_and_children(app, factory):
+def test_the_portal_leads_to_the_account_page_which_shows_identity_and_children(
+    make_parent, factory
+):
     account, password = factory.account()
-    browser = signed_in(app, account, password)
-    portal = text(browser.get("/"))
-    assert 'href="/compte"' in portal and "Gérer mon compte" in portal
+    parent = make_parent(FIREFOX_ANDROID).signed_in_as(account, password)
+    portal = parent.open("/")
+    assert "/compte" in portal.links() and "Gérer mon compte" in portal.text
 
-    page = text(browser.get("/compte"))
-    assert "Anaïs Lefèvre" in page and account.identifier in page
-    assert "anais@example.org" in page and "vérifiée" in page
-    assert "Noé Lefèvre" in page and "Inès Lefèvre" in page and "École Jules-Ferry" in page
-    assert "Seule l'école peut modifier les enfants" in page
-    assert 'href="/"' in page  # back to the portal
-    assert "Aucun téléservice" in page
+    page = parent.open("/compte")
+    assert "Anaïs Lefèvre" in page.text and account.identifier in page.text
+    assert "anais@example.org" in page.text and "vérifiée" in page.text
+    assert "Noé Lefèvre" in page.text and "Inès Lefèvre" in page.text
+    assert "École Jules-Ferry" in page.text
+    assert "Seule l'école peut modifier les enfants" in page.text
+    assert "/" in page.links()  # back to the portal
+    assert "Aucun téléservice" in page.text
+
+
+def change_password(parent: Parent, current: str, new: str, confirm: str | None = None):
+    return parent.submit(
+        "/compte/mot-de-passe",
+        current_password=current,
+        new_password=new,
+        new_password_confirm=new if confirm is None else confirm,
+    )
 
 
 def test_changing_the_password_signs_out_the_other_browsers_and_revokes_tokens(
-    app, rp: OIDCClient, factory, mailbox
+    make_parent, rp: OIDCClient, parent: Parent, factory, mailbox
 ):
     account, password = factory.account()
     tokens = rp.tokens_for(account.identifier, password)  # this browser, signed in
-    other = signed_in(app, account, password, CHROME_WINDOWS)
-    assert other.get("/compte").status_code == 200
+    other = make_parent(CHROME_WINDOWS).signed_in_as(account, password)
+    assert other.open("/compte").status_code == 200
 
-    wrong = submit(
-        rp.browser,
-        "/compte/mot-de-passe",
-        current_password="Pas-Le-Bon-2026",
-        new_password=NEW_PASSWORD,
-        new_password_confirm=NEW_PASSWORD,
-    )
+    wrong = change_password(parent, "Pas-Le-Bon-2026", NEW_PASSWORD)
     assert wrong.status_code == 400
-    assert error_beside(wrong, "current_password") == "Mot de passe actuel incorrect."
-    weak = submit(
-        rp.browser,
-        "/compte/mot-de-passe",
-        current_password=password,
-        new_password="court",
-        new_password_confirm="court",
-    )
+    assert wrong.errors("current_password") == ["account.current_password_wrong"]
+    weak = change_password(parent, password, "court")
     assert weak.status_code == 400
-    assert "au moins 12 caractères" in error_beside(weak, "new_password")
-    same = submit(
-        rp.browser,
-        "/compte/mot-de-passe",
-        current_password=password,
-        new_password=password,
-        new_password_confirm=password,
-    )
-    assert "différent du mot de passe actuel" in error_beside(same, "new_password")
+    assert "password.too_short" in weak.errors("new_password")
+    same = change_password(parent, password, password)
+    assert same.errors("new_password") == ["account.password_unchanged"]
+    differ = change_password(parent, password, NEW_PASSWORD, NEW_PASSWORD + "x")
+    assert differ.status_code == 400
+    assert "field.passwords_differ" in differ.message_ids
 
-    done = submit(
-        rp.browser,
-        "/compte/mot-de-passe",
-        current_password=password,
-        new_password=NEW_PASSWORD,
-        new_password_confirm=NEW_PASSWORD,
-    )
+    done = change_password(parent, password, NEW_PASSWORD)
     assert done.status_code == 302 and done.location.endswith("/compte")
-    assert "Votre mot de passe a été modifié" in text(rp.browser.get("/compte"))  # still in
+    assert "account.password_changed" in parent.open("/compte").message_ids  # still in
 
-    assert other.get("/compte").location.endswith("/login")  # the other browser is out
-    stranger = app.test_client()
-    assert (
-        OIDCClient(stranger, "", None, "").sign_in(account.identifier, password).status_code == 401
-    )
-    assert signed_in(app, account, NEW_PASSWORD).get("/compte").status_code == 200
+    assert other.open("/compte").location.endswith("/login")  # the other browser is out
+    assert make_parent().sign_in(account.identifier, password).status_code == 401
+    assert make_parent().signed_in_as(account, NEW_PASSWORD).open("/compte").status_code == 200
 
     refused = rp.refresh(tokens["refresh_token"])
     assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_grant"
     notice = mailbox.last_to("anais@example.org")
     assert notice["Subject"] == "Votre mot de passe a été modifié"
     assert links_in(notice) == []  # a notice asks nothing: no link
-    assert "password_change_refused" in events() and "password_changed" in events()
+    assert "password_change_refused" in parent.events(account)
+    assert "password_changed" in parent.events(account)
 
 
-def test_changing_the_email_confirms_the_new_address_before_it_counts(app, factory, mailbox):
+def test_changing_the_email_confirms_the_new_address_before_it_counts(
+    make_parent, parent: Parent, factory, mailbox
+):
     account, password = factory.account()
-    browser = signed_in(app, account, password)
+    parent.signed_in_as(account, password)
 
-    asked = submit(browser, "/compte/adresse", email=NEW_EMAIL)
+    asked = parent.submit("/compte/adresse", email=NEW_EMAIL)
     assert asked.status_code == 302
-    page = text(browser.get("/compte"))
-    assert f"Un message vient d'être envoyé à {NEW_EMAIL}" in page
-    assert "en attente de confirmation" in page
+    page = parent.open("/compte")
+    (sent,) = [m for m in page.messages if m.id == "account.email_change_sent"]
+    assert NEW_EMAIL in sent.text
+    assert f"en attente de confirmation : {NEW_EMAIL}" in page.text
 
     confirmation = mailbox.last_to(NEW_EMAIL)
     assert confirmation["Subject"] == "Confirmez votre nouvelle adresse électronique"
@@ -170,134 +124,140 @@ def test_changing_the_email_confirms_the_new_address_before_it_counts(app, facto
     db.session.refresh(account)
     assert account.email == "anais@example.org"  # the old address holds until confirmed
 
-    phone = app.test_client()  # the link works from any browser, signed in or not
-    confirmed = phone.get(urlsplit(link).path)
+    phone = make_parent()  # the link works from any browser, signed in or not
+    confirmed = phone.open(urlsplit(link).path)
     assert confirmed.status_code == 200
-    assert "Votre nouvelle adresse est confirmée" in text(confirmed)
+    assert "Votre nouvelle adresse est confirmée" in confirmed.text
     db.session.refresh(account)
     assert account.email == NEW_EMAIL and account.email_verified is True
-    assert NEW_EMAIL in text(browser.get("/compte"))
+    assert NEW_EMAIL in parent.open("/compte").text
 
-    again = phone.get(urlsplit(link).path)
-    assert again.status_code == 400 and "Ce lien a déjà servi." in text(again)
+    again = phone.open(urlsplit(link).path)
+    assert again.status_code == 400 and again.alert_ids == ["link.used"]
     for event in ("email_change_requested", "email_change_mail_sent", "email_changed"):
-        assert event in events()
+        assert event in parent.events()
 
 
-def test_the_new_address_is_checked_before_any_mail(app, factory, mailbox):
+def test_the_new_address_is_checked_before_any_mail(parent: Parent, factory, mailbox):
     account, password = factory.account()
-    browser = signed_in(app, account, password)
-    bad = submit(browser, "/compte/adresse", email="anais@")
-    assert bad.status_code == 400 and "n'est pas valide" in error_beside(bad, "email")
-    same = submit(browser, "/compte/adresse", email="Anais@Example.org")
-    assert same.status_code == 400 and "déjà l'adresse" in error_beside(same, "email")
+    parent.signed_in_as(account, password)
+    bad = parent.submit("/compte/adresse", email="anais@")
+    assert bad.status_code == 400 and bad.errors("email") == ["field.email_invalid"]
+    same = parent.submit("/compte/adresse", email="Anais@Example.org")
+    assert same.status_code == 400 and same.errors("email") == ["account.email_unchanged"]
+    empty = parent.submit("/compte/adresse", email="")
+    assert empty.status_code == 400 and empty.errors("email") == ["field.email_missing"]
     assert mailbox.messages == []
 
 
-def test_address_changes_are_limited_to_five_mails_an_hour(app, factory, mailbox):
+def test_address_changes_are_limited_to_five_mails_an_hour(parent: Parent, factory, mailbox):
     account, password = factory.account()
-    browser = signed_in(app, account, password)
-    assert submit(browser, "/compte/adresse", email="pas-une-adresse").status_code == 400
+    parent.signed_in_as(account, password)
+    assert parent.submit("/compte/adresse", email="pas-une-adresse").status_code == 400
     for number in range(5):
-        assert submit(browser, "/compte/adresse", email=f"n{number}@example.net").status_code == 302
-    refused = submit(browser, "/compte/adresse", email="n5@example.net")
+        asked = parent.submit("/compte/adresse", email=f"n{number}@example.net")
+        assert asked.status_code == 302
+    refused = parent.submit("/compte/adresse", email="n5@example.net")
     assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert "error.429" in refused.message_ids
     assert mailbox.to("n5@example.net", timeout=0.2) == []
 
 
-def test_replaced_expired_and_unknown_links_say_so(app, factory, mailbox):
+def test_replaced_expired_and_unknown_links_say_so(parent: Parent, factory, mailbox):
     account, password = factory.account()
-    browser = signed_in(app, account, password)
-    submit(browser, "/compte/adresse", email=NEW_EMAIL)
+    parent.signed_in_as(account, password)
+    parent.submit("/compte/adresse", email=NEW_EMAIL)
     (first,) = links_in(mailbox.last_to(NEW_EMAIL))
-    submit(browser, "/compte/adresse", email="autre@example.net")
+    parent.submit("/compte/adresse", email="autre@example.net")
     (second,) = links_in(mailbox.last_to("autre@example.net"))
 
-    replaced = browser.get(urlsplit(first).path)
-    assert replaced.status_code == 400 and "Un lien plus récent" in text(replaced)
+    replaced = parent.open(urlsplit(first).path)
+    assert replaced.status_code == 400 and replaced.alert_ids == ["link.replaced"]
     flow = db.session.scalar(db.select(Flow).filter_by(kind=EMAIL_CHANGE, state="sent"))
     flow.expires_at = utcnow() - timedelta(minutes=1)
-    expired = browser.get(urlsplit(second).path)
-    assert expired.status_code == 400 and "Ce lien a expiré." in text(expired)
-    unknown = browser.get("/compte/adresse/confirmer/pas-un-jeton")
-    assert unknown.status_code == 400 and "n'est pas valide" in text(unknown)
+    expired = parent.open(urlsplit(second).path)
+    assert expired.status_code == 400 and expired.alert_ids == ["link.expired"]
+    unknown = parent.open("/compte/adresse/confirmer/pas-un-jeton")
+    assert unknown.status_code == 400 and unknown.alert_ids == ["link.unknown"]
     db.session.refresh(account)
     assert account.email == "anais@example.org"
 
 
-def test_a_password_change_cancels_a_pending_address_change(app, factory, mailbox):
+def test_a_password_change_cancels_a_pending_address_change(
+    make_parent, parent: Parent, factory, mailbox
+):
     account, password = factory.account()
-    browser = signed_in(app, account, password)
-    submit(browser, "/compte/adresse", email=NEW_EMAIL)
+    parent.signed_in_as(account, password)
+    parent.submit("/compte/adresse", email=NEW_EMAIL)
     (link,) = links_in(mailbox.last_to(NEW_EMAIL))
-    submit(
-        browser,
-        "/compte/mot-de-passe",
-        current_password=password,
-        new_password=NEW_PASSWORD,
-        new_password_confirm=NEW_PASSWORD,
-    )
-    response = app.test_client().get(urlsplit(link).path)
+    assert change_password(parent, password, NEW_PASSWORD).status_code == 302
+    response = make_parent().open(urlsplit(link).path)
     assert response.status_code == 400
     db.session.refresh(account)
     assert account.email == "anais@example.org"
 
 
-def test_revoking_a_teleservice_ends_its_tokens_only(rp: OIDCClient, new_rp, factory):
+def test_revoking_a_teleservice_ends_its_tokens_only(
+    rp: OIDCClient, new_rp, parent: Parent, factory
+):
     account, password = factory.account()
     lsu = rp.tokens_for(account.identifier, password)
     canteen = new_rp(name="Cantine scolaire")
     canteen_tokens = canteen.tokens_for(account.identifier, password)  # SSO: no password asked
 
-    page = text(rp.browser.get("/compte"))
-    assert "LSU de test" in page and "Cantine scolaire" in page
-    assert "Dernière utilisation" in page and "Révoquer l'accès" in page
+    page = parent.open("/compte")
+    assert "LSU de test" in page.text and "Cantine scolaire" in page.text
+    assert "Dernière utilisation" in page.text and "Révoquer l'accès" in page.text
 
     action = f"/compte/teleservices/{rp.client_id}/revoquer"
-    assert submit(rp.browser, "/compte", action).status_code == 302
-    page = text(rp.browser.get("/compte"))
-    assert "L'accès du téléservice est révoqué." in page
-    assert "LSU de test" not in page and "Cantine scolaire" in page
+    assert parent.submit("/compte", action).status_code == 302
+    page = parent.open("/compte")
+    assert "account.client_revoked" in page.message_ids
+    assert "LSU de test" not in page.text and "Cantine scolaire" in page.text
 
     assert rp.userinfo(lsu["access_token"]).status_code == 401
     assert rp.refresh(lsu["refresh_token"]).get_json()["error"] == "invalid_grant"
     assert canteen.userinfo(canteen_tokens["access_token"]).status_code == 200
-    assert "client_access_revoked" in events()
+    assert "client_access_revoked" in parent.events(account)
 
     # The next visit goes through the provider again; the browser's session answers.
     again = rp.tokens_for(account.identifier, password)
     assert rp.userinfo(again["access_token"]).status_code == 200
-    assert "LSU de test" in text(rp.browser.get("/compte"))
+    assert "LSU de test" in parent.open("/compte").text
 
 
-def test_another_accounts_teleservice_or_session_is_out_of_reach(app, rp: OIDCClient, factory):
+def test_another_accounts_teleservice_or_session_is_out_of_reach(
+    make_parent, rp: OIDCClient, parent: Parent, factory
+):
     account, password = factory.account()
     tokens = rp.tokens_for(account.identifier, password)
     intruder_account, intruder_password = factory.account(given_name="Marc", email="m@example.org")
-    intruder = signed_in(app, intruder_account, intruder_password)
+    intruder = make_parent().signed_in_as(intruder_account, intruder_password)
 
-    submit(intruder, "/compte", f"/compte/teleservices/{rp.client_id}/revoquer")
+    intruder.post(f"/compte/teleservices/{rp.client_id}/revoquer", page="/compte")
     assert rp.userinfo(tokens["access_token"]).status_code == 200
     victim = db.session.scalar(db.select(LoginSession).filter_by(account_id=account.id))
-    submit(intruder, "/compte", f"/compte/sessions/{victim.id}/terminer")
-    assert rp.browser.get("/compte").status_code == 200
+    intruder.post(f"/compte/sessions/{victim.id}/terminer", page="/compte")
+    assert parent.open("/compte").status_code == 200
 
 
-def test_sessions_are_listed_and_another_one_can_be_ended(app, factory):
+def test_sessions_are_listed_and_another_one_can_be_ended(app, make_parent, factory):
     account, password = factory.account()
-    phone = signed_in(app, account, password, FIREFOX_ANDROID)
-    desktop = signed_in(app, account, password, CHROME_WINDOWS)
-    stale = signed_in(app, account, password, CHROME_WINDOWS)
+    phone = make_parent(FIREFOX_ANDROID).signed_in_as(account, password)
+    desktop = make_parent(CHROME_WINDOWS).signed_in_as(account, password)
+    stale = make_parent(CHROME_WINDOWS).signed_in_as(account, password)
     idle = app.config["SESSION_IDLE_TTL"]
     old = db.session.scalars(
         db.select(LoginSession).filter_by(account_id=account.id).order_by(LoginSession.auth_time)
     ).all()[-1]
     old.last_seen_at = utcnow() - timedelta(seconds=idle + 60)  # idle: no longer signs in
 
-    page = text(phone.get("/compte"))
-    assert "Firefox sur Android" in page and "Chrome sur Windows" in page
-    assert page.count(">cette session<") == 1 and page.count("Fermer cette session") == 1
-    (desktop_id,) = re.findall(r"/compte/sessions/([^/]+)/terminer", page)
+    page = phone.open("/compte")
+    assert "Firefox sur Android" in page.text and "Chrome sur Windows" in page.text
+    badges = [e.text for e in page.tree.find_all("span") if "badge" in (e.get("class") or "")]
+    assert badges.count("cette session") == 1
+    assert [b.text for b in page.tree.find_all("button")].count("Fermer cette session") == 1
+    (desktop_id,) = re.findall(r"/compte/sessions/([^/]+)/terminer", page.html)
     assert desktop_id != old.id
 
     own_id = db.session.scalar(
@@ -305,39 +265,64 @@ def test_sessions_are_listed_and_another_one_can_be_ended(app, factory):
             LoginSession.account_id == account.id, LoginSession.user_agent == FIREFOX_ANDROID
         )
     )
-    submit(phone, "/compte", f"/compte/sessions/{own_id}/terminer")  # not this way
-    assert phone.get("/compte").status_code == 200
+    phone.post(f"/compte/sessions/{own_id}/terminer", page="/compte")  # not this way
+    assert phone.open("/compte").status_code == 200
 
-    ended = submit(phone, "/compte", f"/compte/sessions/{desktop_id}/terminer")
+    ended = phone.submit("/compte", f"/compte/sessions/{desktop_id}/terminer")
     assert ended.status_code == 302
-    assert "La session est fermée." in text(phone.get("/compte"))
-    assert desktop.get("/compte").location.endswith("/login")
-    assert phone.get("/compte").status_code == 200
-    assert stale.get("/compte").location.endswith("/login")
-    assert "session_ended" in events()
+    assert "account.session_ended" in phone.open("/compte").message_ids
+    assert desktop.open("/compte").location.endswith("/login")
+    assert phone.open("/compte").status_code == 200
+    assert stale.open("/compte").location.endswith("/login")
+    assert "session_ended" in phone.events()
 
 
 def test_signing_out_everywhere_ends_every_session_but_not_the_teleservices_tokens(
-    app, rp: OIDCClient, factory
+    make_parent, rp: OIDCClient, parent: Parent, factory
 ):
     account, password = factory.account()
     tokens = rp.tokens_for(account.identifier, password)
-    other = signed_in(app, account, password, CHROME_WINDOWS)
+    other = make_parent(CHROME_WINDOWS).signed_in_as(account, password)
 
-    response = submit(rp.browser, "/compte", "/compte/deconnexion-partout")
-    assert response.status_code == 200 and "Vous êtes déconnecté partout" in text(response)
-    assert rp.browser.get("/compte").location.endswith("/login")
-    assert other.get("/compte").location.endswith("/login")
+    response = parent.submit("/compte", "/compte/deconnexion-partout")
+    assert response.status_code == 200 and "Vous êtes déconnecté partout" in response.text
+    assert parent.open("/compte").location.endswith("/login")
+    assert other.open("/compte").location.endswith("/login")
     assert rp.userinfo(tokens["access_token"]).status_code == 200  # revoked one by one instead
-    assert "signed_out_everywhere" in events()
+    assert "signed_out_everywhere" in parent.events(account)
 
 
-def test_the_account_page_speaks_english_to_an_english_browser(app, factory):
+def test_the_account_page_speaks_english_to_an_english_browser(make_parent, factory):
     account, password = factory.account()
-    browser = signed_in(app, account, password)
-    page = text(browser.get("/compte", headers={"Accept-Language": "en"}))
-    assert "Manage my account" in page and "Firefox on Android" in page
-    assert "Only the school can change the children" in page
+    parent = make_parent(FIREFOX_ANDROID).signed_in_as(account, password)
+    page = parent.open("/compte", headers={"Accept-Language": "en"})
+    assert "Manage my account" in page.text and "Firefox on Android" in page.text
+    assert "Only the school can change the children" in page.text
+
+
+def test_the_account_messages_are_worded_in_french_and_in_english(parent: Parent, factory):
+    """The words behind the ids the other tests check, in both languages, on purpose."""
+    account, password = factory.account()
+    parent.signed_in_as(account, password)
+    for language, words in (
+        ("fr", "Mot de passe actuel incorrect."),
+        ("en", "Incorrect current password."),
+    ):
+        page = parent.submit(
+            "/compte/mot-de-passe",
+            headers={"Accept-Language": language},
+            current_password="Pas-Le-Bon-2026",
+            new_password=NEW_PASSWORD,
+            new_password_confirm=NEW_PASSWORD,
+        )
+        assert page.error_texts("current_password") == [words], language
+
+    assert change_password(parent, password, NEW_PASSWORD).status_code == 302
+    (flash,) = parent.open("/compte", headers={"Accept-Language": "en"}).messages
+    assert flash == Shown(
+        "account.password_changed",
+        "Your password has been changed. Your other sessions have been ended.",
+    )
 
 
 @pytest.mark.parametrize(
