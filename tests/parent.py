@@ -227,13 +227,14 @@ class Parent:
         button: str | None = None,
         follow: bool = False,
         headers: dict | None = None,
+        environ_base: dict | None = None,
         **fields: Any,
     ) -> Page:
         """Open the page, then send its form (by `action` or `button`) with the hidden fields
-        it carries (its CSRF token) and the given fields."""
-        return self.submit_on(
-            self.open(path, headers=headers), action, button, follow, headers, **fields
-        )
+        it carries (its CSRF token) and the given fields. `environ_base` goes to the POST
+        (`{"REMOTE_ADDR": …}` for another client address)."""
+        page = self.open(path, headers=headers)
+        return self.submit_on(page, action, button, follow, headers, environ_base, **fields)
 
     def submit_on(
         self,
@@ -242,13 +243,15 @@ class Parent:
         button: str | None = None,
         follow: bool = False,
         headers: dict | None = None,
+        environ_base: dict | None = None,
         **fields: Any,
     ) -> Page:
         """Send a form of a page already open."""
         form = page.form(action, button)
         target = form.get("action") or page.request.path
         data = {**hidden_fields(form), **fields}
-        answer = Page(self.browser.post(_path(target), data=data, headers=headers or {}))
+        extra = {"environ_base": environ_base} if environ_base else {}
+        answer = Page(self.browser.post(_path(target), data=data, headers=headers or {}, **extra))
         return self.follow(answer) if follow else answer
 
     def csrf_token(self, path: str = "/login") -> str:

@@ -9,8 +9,6 @@ tests wait for those jobs before reading the mailbox.
 
 from __future__ import annotations
 
-import html
-import re
 import secrets
 import time
 from datetime import timedelta
@@ -25,14 +23,15 @@ from idp.models.accounts import LOCKED, PENDING_EMAIL, PROVISIONAL
 from idp.models.base import utcnow
 from idp.models.flows import PASSWORD_RESET
 from tests.mailbox import Mailbox, html_of, links_in, text_of
-from tests.oidc_client import OIDCClient, csrf_token
+from tests.oidc_client import OIDCClient
+from tests.parent import Page, Parent
 from tests.timing import assert_same_pages_and_timing, masked
 
 EMAIL = "anais@example.org"
 NEW_PASSWORD = "Gomme-Rouge-2027!"
-NEUTRAL_IDENTIFIER = "Si un compte activé utilise cette adresse"
-NEUTRAL_PASSWORD = "Si ce compte est activé"
-NEVER_ACTIVATED = "Vous n'avez pas encore activé votre compte ?"
+NEUTRAL_IDENTIFIER = "recovery.identifier_sent"
+NEUTRAL_PASSWORD = "recovery.reset_sent"
+NEVER_ACTIVATED = "recovery.never_activated"
 
 
 @pytest.fixture(autouse=True)
@@ -45,51 +44,37 @@ def jobs_finish(make_app, mailbox):
 # --- helpers -------------------------------------------------------------------------------
 
 
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
 def ip_address() -> str:
     """A fresh client address, so that the per-address limits don't mix tests up."""
     return "10.{}.{}.{}".format(*secrets.token_bytes(3))
 
 
-def sent(response):
-    """The response, read and closed as a server does once it is sent: queued jobs start now."""
-    response.make_sequence()
-    response.close()
-    return response
+def sent(page: Page) -> Page:
+    """The page, read and closed as a server does once it is sent: queued jobs start now."""
+    page.response.make_sequence()
+    page.response.close()
+    return page
 
 
-def submit(browser, path: str, ip: str | None = None, **fields):
-    """Open the form's page, then send it with its CSRF token (from ``ip``, if given)."""
-    form_page = browser.get(path)
-    assert form_page.status_code == 200
-    data = {"csrf_token": csrf_token(form_page.get_data(as_text=True)), **fields}
-    return sent(browser.post(path, data=data, environ_base={"REMOTE_ADDR": ip or ip_address()}))
+def submit(parent: Parent, path: str, ip: str | None = None, **fields) -> Page:
+    """Send the form of the page ``path`` with its CSRF token (from ``ip``, if given)."""
+    return sent(parent.submit(path, environ_base={"REMOTE_ADDR": ip or ip_address()}, **fields))
 
 
-def link_from_login_page(browser, label: str) -> str:
+def link_from_login_page(parent: Parent, label: str) -> str:
     """The address of a self-help link, as the login page gives it."""
-    login = browser.get("/login").get_data(as_text=True)
-    match = re.search(rf'<a href="([^"]+)">{label}</a>', login)
-    assert match, f"no link {label!r} on the login page"
-    return match.group(1)
+    login = parent.open("/login")
+    (href,) = [a["href"] for a in login.tree.find_all("a") if a.text == label]
+    return href
 
 
-def ask_identifier(browser, email: str, **kwargs):
-    return submit(
-        browser, link_from_login_page(browser, "Identifiant oublié"), email=email, **kwargs
-    )
+def ask_identifier(parent: Parent, email: str, **kwargs) -> Page:
+    return submit(parent, link_from_login_page(parent, "Identifiant oublié"), email=email, **kwargs)
 
 
-def ask_reset(browser, identifier: str, **kwargs):
-    return submit(
-        browser,
-        link_from_login_page(browser, "Mot de passe oublié"),
-        identifier=identifier,
-        **kwargs,
-    )
+def ask_reset(parent: Parent, identifier: str, **kwargs) -> Page:
+    path = link_from_login_page(parent, "Mot de passe oublié")
+    return submit(parent, path, identifier=identifier, **kwargs)
 
 
 def mails_to(mailbox: Mailbox, address: str) -> list:
@@ -104,8 +89,10 @@ def reset_link(mailbox: Mailbox, address: str = EMAIL) -> str:
     return urlsplit(link).path
 
 
-def choose_password(browser, path: str, password: str = NEW_PASSWORD, confirm: str | None = None):
-    return submit(browser, path, new_password=password, new_password_confirm=confirm or password)
+def choose_password(
+    parent: Parent, path: str, password: str = NEW_PASSWORD, confirm: str | None = None
+) -> Page:
+    return submit(parent, path, new_password=password, new_password_confirm=confirm or password)
 
 
 def events(name: str) -> list[AuditEvent]:
@@ -115,13 +102,13 @@ def events(name: str) -> list[AuditEvent]:
 # --- forgotten identifier ------------------------------------------------------------------
 
 
-def test_parent_gets_the_identifier_by_mail_from_the_login_page(browser, factory, mailbox):
+def test_parent_gets_the_identifier_by_mail_from_the_login_page(parent: Parent, factory, mailbox):
     account, _ = factory.account()
 
-    answer = ask_identifier(browser, "Anais@Example.ORG")  # the case does not matter
+    answer = ask_identifier(parent, "Anais@Example.ORG")  # the case does not matter
 
     assert answer.status_code == 200
-    assert NEUTRAL_IDENTIFIER in text(answer) and NEVER_ACTIVATED in text(answer)
+    assert NEUTRAL_IDENTIFIER in answer.message_ids and NEVER_ACTIVATED in answer.message_ids
     (mail,) = mails_to(mailbox, EMAIL)
     assert mail["Subject"] == "Votre identifiant de compte parent"
     assert account.identifier in text_of(mail) and account.identifier in html_of(mail)
@@ -132,12 +119,12 @@ def test_parent_gets_the_identifier_by_mail_from_the_login_page(browser, factory
     assert event.details["kind"] == "identifier" and EMAIL not in str(event.details)
 
 
-def test_one_mail_lists_every_active_account_of_the_address(browser, factory, mailbox):
+def test_one_mail_lists_every_active_account_of_the_address(parent: Parent, factory, mailbox):
     first, _ = factory.account()
     second, _ = factory.account(given_name="Bruno")
     provisional, _ = factory.account(status=PROVISIONAL, given_name="Chloé")
 
-    ask_identifier(browser, EMAIL)
+    ask_identifier(parent, EMAIL)
 
     (mail,) = mails_to(mailbox, EMAIL)
     assert first.identifier in text_of(mail) and second.identifier in text_of(mail)
@@ -145,25 +132,25 @@ def test_one_mail_lists_every_active_account_of_the_address(browser, factory, ma
 
 
 @pytest.mark.parametrize("status", ["unknown", PROVISIONAL, PENDING_EMAIL, LOCKED])
-def test_no_identifier_mail_unless_the_account_is_active(browser, factory, mailbox, status):
+def test_no_identifier_mail_unless_the_account_is_active(parent: Parent, factory, mailbox, status):
     if status != "unknown":
         account, _ = factory.account(status=status)
         # pending_email: the address is not confirmed yet; locked: it was, the school must help
         account.email, account.email_verified = EMAIL, status == LOCKED
         db.session.commit()
 
-    answer = ask_identifier(browser, EMAIL)
+    answer = ask_identifier(parent, EMAIL)
 
-    assert answer.status_code == 200 and NEUTRAL_IDENTIFIER in text(answer)
+    assert answer.status_code == 200 and NEUTRAL_IDENTIFIER in answer.message_ids
     assert mails_to(mailbox, EMAIL) == []
     (event,) = events("recovery_requested")
     assert event.details["outcome"] == "no_account"
 
 
-def test_identifier_form_explains_a_malformed_address(browser, mailbox):
-    answer = ask_identifier(browser, "anais-at-example.org")
-    assert answer.status_code == 400
-    assert "Cette adresse électronique n'est pas valide" in text(answer)
+def test_identifier_form_explains_a_malformed_address(parent: Parent, mailbox):
+    answer = ask_identifier(parent, "anais-at-example.org")
+    assert answer.status_code == 400 and answer.errors("email") == ["field.email_invalid"]
+    assert NEUTRAL_IDENTIFIER not in answer.message_ids
     assert jobs.wait_for_jobs() and mailbox.messages == []
 
 
@@ -171,39 +158,41 @@ def test_identifier_form_explains_a_malformed_address(browser, mailbox):
 
 
 def test_parent_resets_the_password_and_everything_signed_in_before_is_signed_out(
-    rp: OIDCClient, factory, mailbox
+    rp: OIDCClient, parent: Parent, make_parent, factory, mailbox
 ):
     account, old_password = factory.account()
     tokens = rp.exchange(rp.code_for(account.identifier, old_password)).get_json()
-    other_browser = rp.browser.application.test_client()
-    OIDCClient(other_browser, "", None, "").sign_in(account.identifier, old_password)
-    assert other_browser.get("/").status_code == 200  # signed in there too
+    other = make_parent().signed_in_as(account, old_password)
+    assert other.open("/").status_code == 200  # signed in there too
 
-    fresh = rp.browser.application.test_client()
+    fresh = make_parent()
     answer = ask_reset(fresh, f" {account.identifier.upper()} ")
-    assert answer.status_code == 200 and NEUTRAL_PASSWORD in text(answer)
-    assert NEVER_ACTIVATED in text(answer)
+    assert answer.status_code == 200 and NEUTRAL_PASSWORD in answer.message_ids
+    assert NEVER_ACTIVATED in answer.message_ids
     (mail,) = mails_to(mailbox, EMAIL)
     assert mail["Subject"] == "Choisissez un nouveau mot de passe"
     assert "60 minutes" in text_of(mail)
     path = reset_link(mailbox)
 
-    form = fresh.get(path)
-    assert form.status_code == 200 and account.identifier in text(form)
-    assert 'name="new_password"' in text(form) and 'name="new_password_confirm"' in text(form)
+    form = fresh.open(path)
+    assert form.status_code == 200 and account.identifier in form.text
+    assert form.form().find_all("input", name="new_password")
+    assert form.form().find_all("input", name="new_password_confirm")
     weak = choose_password(fresh, path, "azertyuiop123")
-    assert weak.status_code == 400 and "au moins trois sortes" in text(weak)
+    assert weak.status_code == 400 and weak.errors("new_password") == ["password.too_few_kinds"]
     personal = choose_password(fresh, path, f"{account.identifier}-Zx9!")
-    assert personal.status_code == 400 and "ni votre identifiant ni votre nom" in text(personal)
+    assert personal.status_code == 400
+    assert personal.errors("new_password") == ["password.personal"]
     differing = choose_password(fresh, path, NEW_PASSWORD, NEW_PASSWORD + "x")
-    assert differing.status_code == 400 and "ne sont pas identiques" in text(differing)
+    assert differing.status_code == 400
+    assert differing.errors("new_password_confirm") == ["field.passwords_differ"]
 
     done = choose_password(fresh, path)
-    assert done.status_code == 200 and "Votre mot de passe est modifié" in text(done)
+    assert done.status_code == 200 and done.message_ids == ["recovery.password_reset"]
 
     # Every session, token and refresh token of the account ends.
-    assert other_browser.get("/").location.endswith("/login")
-    assert rp.browser.get("/").location.endswith("/login")
+    assert other.open("/").location.endswith("/login")
+    assert parent.open("/").location.endswith("/login")
     assert rp.userinfo(tokens["access_token"]).status_code == 401
     assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
     assert db.session.scalar(db.select(LoginSession).filter_by(ended_at=None)) is None
@@ -211,16 +200,16 @@ def test_parent_resets_the_password_and_everything_signed_in_before_is_signed_ou
     assert token.access_token_revoked_at and token.refresh_token_revoked_at
 
     # The old password no longer works; the new one does.
-    signer = OIDCClient(fresh, "", None, "")
-    assert signer.sign_in(account.identifier, old_password).status_code == 401
-    assert signer.sign_in(account.identifier, NEW_PASSWORD).status_code == 302
+    refused = fresh.sign_in(account.identifier, old_password)
+    assert refused.status_code == 401 and refused.alert_ids == ["login.failed"]
+    assert fresh.sign_in(account.identifier, NEW_PASSWORD).status_code == 302
 
     # The notice, without a link; the link works once.
     notice = mails_to(mailbox, EMAIL)[-1]
     assert notice["Subject"] == "Votre mot de passe a été modifié"
     assert links_in(notice) == [] and account.identifier in text_of(notice)
-    again = fresh.get(path)
-    assert again.status_code == 400 and "Ce lien a déjà servi." in text(again)
+    again = fresh.open(path)
+    assert again.status_code == 400 and again.alert_ids == ["link.used"]
     assert [e.details["outcome"] for e in events("recovery_requested")] == ["mail_sent"]
     assert len(events("password_reset")) == 1
     assert all(
@@ -228,10 +217,10 @@ def test_parent_resets_the_password_and_everything_signed_in_before_is_signed_ou
     )
 
 
-def test_reset_link_expires_after_an_hour(browser, factory, mailbox):
+def test_reset_link_expires_after_an_hour(parent: Parent, factory, mailbox):
     account, _ = factory.account()
     password_hash = account.password_hash
-    ask_reset(browser, account.identifier)
+    ask_reset(parent, account.identifier)
     path = reset_link(mailbox)
     flow = db.session.scalar(db.select(Flow).filter_by(kind=PASSWORD_RESET))
     assert abs(flow.expires_at - flow.created_at - timedelta(hours=1)) < timedelta(seconds=1)
@@ -240,52 +229,51 @@ def test_reset_link_expires_after_an_hour(browser, factory, mailbox):
     flow.expires_at = utcnow() - timedelta(seconds=1)  # an hour later
     db.session.commit()
 
-    answer = browser.get(path)
-    assert answer.status_code == 400 and "Ce lien a expiré." in text(answer)
-    other_form = browser.get("/recovery/password").get_data(as_text=True)  # a token, same session
+    answer = parent.open(path)
+    assert answer.status_code == 400 and answer.alert_ids == ["link.expired"]
+    # A form kept open from before the hour: its token is good, the link is not.
     fields = {"new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD}
-    refused = browser.post(path, data={"csrf_token": csrf_token(other_form), **fields})
-    assert refused.status_code == 400 and "Ce lien a expiré." in text(refused)
+    refused = parent.post(path, page="/recovery/password", **fields)
+    assert refused.status_code == 400 and refused.alert_ids == ["link.expired"]
     db.session.refresh(account)
     assert account.password_hash == password_hash
-    assert "Recevoir un nouveau lien" in text(answer)
+    assert "/recovery/password" in answer.links() and "Recevoir un nouveau lien" in answer.text
 
 
-def test_newer_link_replaces_the_older_one(browser, factory, mailbox):
+def test_newer_link_replaces_the_older_one(parent: Parent, factory, mailbox):
     account, _ = factory.account()
-    ask_reset(browser, account.identifier)
+    ask_reset(parent, account.identifier)
     first = reset_link(mailbox)
-    ask_reset(browser, account.identifier)
+    ask_reset(parent, account.identifier)
     second = reset_link(mailbox)
     assert first != second
 
-    older = browser.get(first)
-    assert older.status_code == 400 and "Un lien plus récent vous a été envoyé" in text(older)
-    assert choose_password(browser, second).status_code == 200
+    older = parent.open(first)
+    assert older.status_code == 400 and older.alert_ids == ["link.replaced"]
+    assert choose_password(parent, second).status_code == 200
 
 
-def test_mangled_link_says_so(browser, mailbox):
-    answer = browser.get("/recovery/password/not-a-real-token")
-    assert answer.status_code == 400
-    assert "Ce lien n'est pas valide. Vérifiez qu'il a été copié en entier." in text(answer)
+def test_mangled_link_says_so(parent: Parent, mailbox):
+    answer = parent.open("/recovery/password/not-a-real-token")
+    assert answer.status_code == 400 and answer.alert_ids == ["link.unknown"]
 
 
-def test_link_of_an_account_locked_since_is_refused(browser, factory, mailbox):
+def test_link_of_an_account_locked_since_is_refused(parent: Parent, factory, mailbox):
     account, password = factory.account()
-    ask_reset(browser, account.identifier)
+    ask_reset(parent, account.identifier)
     path = reset_link(mailbox)
     account.status = LOCKED
     db.session.commit()
 
-    answer = browser.get(path)
-    assert answer.status_code == 400 and "Adressez-vous à l'école" in text(answer)
+    answer = parent.open(path)
+    assert answer.status_code == 400 and answer.alert_ids == ["recovery.unavailable"]
     db.session.refresh(account)
     assert account.status == LOCKED
 
 
 @pytest.mark.parametrize("status", ["unknown", PROVISIONAL, PENDING_EMAIL, LOCKED])
 def test_no_reset_mail_unless_the_account_is_active_with_a_confirmed_address(
-    browser, factory, mailbox, status
+    parent: Parent, factory, mailbox, status
 ):
     identifier = "x.inconnu42"
     if status != "unknown":
@@ -294,36 +282,44 @@ def test_no_reset_mail_unless_the_account_is_active_with_a_confirmed_address(
         db.session.commit()
         identifier = account.identifier
 
-    answer = ask_reset(browser, identifier)
+    answer = ask_reset(parent, identifier)
 
-    assert answer.status_code == 200 and NEUTRAL_PASSWORD in text(answer)
+    assert answer.status_code == 200 and NEUTRAL_PASSWORD in answer.message_ids
     assert mails_to(mailbox, EMAIL) == []
     assert db.session.scalar(db.select(Flow)) is None
     (event,) = events("recovery_requested")
     assert event.details["outcome"] == "no_mail"
 
 
-def test_a_parent_gets_at_most_three_reset_mails_in_ten_minutes(browser, factory, mailbox):
+def test_a_parent_gets_at_most_three_reset_mails_in_ten_minutes(parent: Parent, factory, mailbox):
     account, _ = factory.account()
     for _ in range(5):
-        assert ask_reset(browser, account.identifier).status_code == 200
+        assert ask_reset(parent, account.identifier).status_code == 200
     assert len(mails_to(mailbox, EMAIL)) == 3
     outcomes = sorted(e.details["outcome"] for e in events("recovery_requested"))
     assert outcomes == ["mail_limit"] * 2 + ["mail_sent"] * 3
 
 
-def test_the_mail_speaks_the_language_of_the_page(browser, factory, mailbox):
+def test_the_mail_speaks_the_language_of_the_page(parent: Parent, factory, mailbox):
     account, _ = factory.account()
-    form_page = browser.get("/recovery/password", headers={"Accept-Language": "en"})
-    sent(
-        browser.post(
-            "/recovery/password",
-            data={"identifier": account.identifier, "csrf_token": csrf_token(text(form_page))},
-            headers={"Accept-Language": "en"},
-        )
+    english = {"Accept-Language": "en"}
+    answer = sent(
+        parent.submit("/recovery/password", headers=english, identifier=account.identifier)
     )
+    assert "If this account is activated" in answer.text  # the page, in English too
     (mail,) = mails_to(mailbox, EMAIL)
     assert mail["Subject"] == "Choose a new password"
+
+
+def test_the_neutral_answers_are_worded_in_french(parent: Parent, factory, mailbox):
+    """The words behind the ids the other tests check, on purpose."""
+    answer = ask_identifier(parent, EMAIL)
+    assert "Si un compte activé utilise cette adresse" in answer.text
+    assert "Vous n'avez pas encore activé votre compte ?" in answer.text
+    answer = ask_reset(parent, "x.inconnu42")
+    assert "Si ce compte est activé, un message vient d'être envoyé" in answer.text
+    mangled = parent.open("/recovery/password/not-a-real-token")
+    assert "Ce lien n'est pas valide. Vérifiez qu'il a été copié en entier." in mangled.text
 
 
 # --- no enumeration ------------------------------------------------------------------------
@@ -341,15 +337,16 @@ def test_answer_wording_status_and_timing_do_not_tell_whether_an_account_exists(
     browser, factory, mailbox, path, field, existing, missing
 ):
     account, _ = factory.account()
+    parent = Parent(browser)
 
     def send(value: str) -> tuple[float, tuple[int, str]]:
         """One submit of the form, timed as a visitor measures it: the POST alone."""
-        form_page = browser.get(path)
-        data = {"csrf_token": csrf_token(form_page.get_data(as_text=True)), field: value}
+        token = parent.csrf_token(path)
         started = time.perf_counter()
+        data = {"csrf_token": token, field: value}
         response = browser.post(path, data=data, environ_base={"REMOTE_ADDR": ip_address()})
         elapsed = time.perf_counter() - started
-        sent(response)
+        sent(Page(response))
         jobs.wait_for_jobs()  # no job may slow the next request measured
         assert response.status_code == 200
         return elapsed, masked(response)
@@ -358,20 +355,18 @@ def test_answer_wording_status_and_timing_do_not_tell_whether_an_account_exists(
     assert len(mails_to(mailbox, EMAIL)) == 3  # the mail budget; the page said the same each time
 
 
-def test_a_reset_cancels_an_address_change_asked_before(app, browser, factory, mailbox):
+def test_a_reset_cancels_an_address_change_asked_before(
+    parent: Parent, make_parent, factory, mailbox
+):
     # Whoever knew the old password asked to move the address to theirs; the parent resets.
     account, password = factory.account()
-    intruder = app.test_client()
-    OIDCClient(intruder, "", None, "").sign_in(account.identifier, password)
-    page = intruder.get("/compte/adresse").get_data(as_text=True)
-    intruder.post(
-        "/compte/adresse", data={"email": "intrus@example.net", "csrf_token": csrf_token(page)}
-    )
+    intruder = make_parent().signed_in_as(account, password)
+    assert intruder.submit("/compte/adresse", email="intrus@example.net").status_code == 302
     (change,) = links_in(mailbox.last_to("intrus@example.net"))
 
-    ask_reset(browser, account.identifier)
-    assert choose_password(browser, reset_link(mailbox)).status_code == 200
+    ask_reset(parent, account.identifier)
+    assert choose_password(parent, reset_link(mailbox)).status_code == 200
 
-    assert app.test_client().get(urlsplit(change).path).status_code == 400
+    assert make_parent().open(urlsplit(change).path).status_code == 400
     db.session.refresh(account)
     assert account.email == EMAIL
