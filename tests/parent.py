@@ -47,7 +47,7 @@ class Element:
             e
             for e in self.iter()
             if (tag is None or e.tag == tag)
-            and all(e.attrs.get(name.rstrip("_")) == value for name, value in attrs.items())
+            and all(e.attrs.get(_attr(name)) == value for name, value in attrs.items())
         ]
 
     @property
@@ -63,6 +63,11 @@ class Element:
                 parts.append(child)
             elif child.tag not in HIDDEN:
                 child._collect(parts)
+
+
+def _attr(keyword: str) -> str:
+    """`class_` → class, `data_action` → data-action."""
+    return keyword.rstrip("_").replace("_", "-")
 
 
 class _TreeBuilder(HTMLParser):
@@ -253,6 +258,17 @@ class Parent:
         extra = {"environ_base": environ_base} if environ_base else {}
         answer = Page(self.browser.post(_path(target), data=data, headers=headers or {}, **extra))
         return self.follow(answer) if follow else answer
+
+    def open_link(self, path: str) -> Page:
+        """Open a mailed link as a parent does: the page, then its one confirming button if
+        it shows one (`data-action="confirm-link"`, a POST back to the link's address)."""
+        page = self.open(path)
+        buttons = page.tree.find_all("button", data_action="confirm-link")
+        if page.status != 200 or not buttons:
+            return page
+        forms = [f for f in page.tree.find_all("form") if buttons[0] in f.iter()]
+        data = hidden_fields(forms[0])
+        return Page(self.browser.post(_path(forms[0].get("action") or path), data=data))
 
     def csrf_token(self, path: str = "/login") -> str:
         """A CSRF token of this browser's session, read from a page's form."""

@@ -125,14 +125,14 @@ def test_changing_the_email_confirms_the_new_address_before_it_counts(
     assert account.email == "anais@example.org"  # the old address holds until confirmed
 
     phone = make_parent()  # the link works from any browser, signed in or not
-    confirmed = phone.open(urlsplit(link).path)
+    confirmed = phone.open_link(urlsplit(link).path)
     assert confirmed.status_code == 200
     assert "Votre nouvelle adresse est confirmée" in confirmed.text
     db.session.refresh(account)
     assert account.email == NEW_EMAIL and account.email_verified is True
     assert NEW_EMAIL in parent.open("/compte").text
 
-    again = phone.open(urlsplit(link).path)
+    again = phone.open_link(urlsplit(link).path)
     assert again.status_code == 400 and again.alert_ids == ["link.used"]
     for event in ("email_change_requested", "email_change_mail_sent", "email_changed"):
         assert event in parent.events()
@@ -171,11 +171,11 @@ def test_replaced_expired_and_unknown_links_say_so(parent: Parent, factory, mail
     parent.submit("/compte/adresse", email="autre@example.net")
     (second,) = links_in(mailbox.last_to("autre@example.net"))
 
-    replaced = parent.open(urlsplit(first).path)
+    replaced = parent.open_link(urlsplit(first).path)
     assert replaced.status_code == 400 and replaced.alert_ids == ["link.replaced"]
     flow = db.session.scalar(db.select(Flow).filter_by(kind=EMAIL_CHANGE, state="sent"))
     flow.expires_at = utcnow() - timedelta(minutes=1)
-    expired = parent.open(urlsplit(second).path)
+    expired = parent.open_link(urlsplit(second).path)
     assert expired.status_code == 400 and expired.alert_ids == ["link.expired"]
     unknown = parent.open("/compte/adresse/confirmer/pas-un-jeton")
     assert unknown.status_code == 400 and unknown.alert_ids == ["link.unknown"]
@@ -191,7 +191,7 @@ def test_a_password_change_cancels_a_pending_address_change(
     parent.submit("/compte/adresse", email=NEW_EMAIL)
     (link,) = links_in(mailbox.last_to(NEW_EMAIL))
     assert change_password(parent, password, NEW_PASSWORD).status_code == 302
-    response = make_parent().open(urlsplit(link).path)
+    response = make_parent().open_link(urlsplit(link).path)
     assert response.status_code == 400
     db.session.refresh(account)
     assert account.email == "anais@example.org"

@@ -54,15 +54,15 @@ def register_teleservice(browser) -> tuple[OIDCClient, list[str]]:
     return rp, [initial, body["client_secret"], access_token, rotated]
 
 
-def test_no_audit_event_holds_a_secret(app, browser, factory, mailbox):
+def test_no_audit_event_holds_a_secret(app, browser, parent, factory, mailbox):
     rp, secrets = register_teleservice(browser)
     account, letter_password = factory.account(status="provisional", email=None)
 
     assert rp.sign_in(account.identifier, WRONG_PASSWORD).status_code == 401
     rp.follow(rp.sign_in(account.identifier, letter_password, rp.authorize().location))
-    activation_form(browser)
+    activation_form(parent)
     (link,) = links_in(mailbox.last_to("anais@example.org"))
-    back = rp.follow(browser.get(urlsplit(link).path))
+    back = parent.follow(parent.open_link(urlsplit(link).path))
     code = query_of(back.location)["code"]
     tokens = rp.exchange(code).get_json()
     refreshed = rp.refresh(tokens["refresh_token"]).get_json()

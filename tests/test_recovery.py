@@ -367,6 +367,6 @@ def test_a_reset_cancels_an_address_change_asked_before(
     ask_reset(parent, account.identifier)
     assert choose_password(parent, reset_link(mailbox)).status_code == 200
 
-    assert make_parent().open(urlsplit(change).path).status_code == 400
+    assert make_parent().open_link(urlsplit(change).path).status_code == 400
     db.session.refresh(account)
     assert account.email == EMAIL
