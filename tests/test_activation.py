@@ -41,7 +41,8 @@ def test_parent_activates_from_a_teleservice_and_lands_back_with_the_children(
     # The form, in one submit; the mail really goes out over SMTP.
     answer = activation_form(parent, child_birthdate="2016-02-14")
     assert answer.status_code == 200
-    assert "anais@example.org" in answer.text
+    (sent,) = [m for m in answer.messages if m.id == "activation.mail_sent"]
+    assert "anais@example.org" in sent.text
     mail = mailbox.last_to("anais@example.org")
     assert mail["Subject"] == "Confirmez votre adresse électronique"
     (link,) = links_in(mail)  # exactly one link: the action link
@@ -77,7 +78,7 @@ def test_link_opened_in_another_browser_confirms_and_offers_to_sign_in(
 
     page = make_parent().open_link(urlsplit(link).path)
     assert page.status_code == 200
-    assert "Votre compte est activé" in page.text
+    assert page.message_ids == ["activation.confirmed"]
     assert "/login" in page.links() and "Se connecter" in page.text
     db.session.refresh(account)
     assert account.status == "active" and account.email_verified

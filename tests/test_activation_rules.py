@@ -8,7 +8,6 @@ The child whose birth date is asked is the first of tests/factories.py: Noé, bo
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import re
@@ -28,7 +27,8 @@ from idp.passwords import policy_problems, secret_hash
 from idp.provisioning.accounts import describe_account
 from tests.conftest import Browser
 from tests.mailbox import html_of, links_in, text_of
-from tests.oidc_client import OIDCClient, csrf_token
+from tests.oidc_client import OIDCClient
+from tests.parent import Page, Parent
 
 EMAIL = "anais@example.org"
 NEW_PASSWORD = "Trousse-Verte-88"
@@ -47,55 +47,31 @@ OUTBOX = Path(__file__).resolve().parent.parent / "instance" / "outbox"
 # --- helpers -------------------------------------------------------------------------------
 
 
-def page(response) -> str:
-    """The page's text as the parent reads it (HTML entities decoded)."""
-    return html.unescape(response.get_data(as_text=True))
-
-
-def errors_beside(response, name: str) -> list[str]:
-    """The error messages rendered right after the field `name`, before the next field."""
-    raw = response.get_data(as_text=True)
-    start = raw.index(f'name="{name}"')
-    following = re.compile(r"<label|<button").search(raw, start)
-    segment = raw[start : following.start() if following else len(raw)]
-    pattern = rf'<span class="error" id="{name}-error-\d+"[^>]*>(.*?)</span>'
-    return [html.unescape(message) for message in re.findall(pattern, segment)]
-
-
-def sign_in(browser, identifier: str, password: str):
-    return OIDCClient(browser, "", None, "").sign_in(identifier, password)
-
-
 def letter(factory, **options):
     """A provisional account as the school's letter hands it over, and the letter's password."""
     return factory.account(status="provisional", email=None, **options)
 
 
-def signed_in_letter(browser, factory, **options):
+def signed_in_letter(parent: Parent, factory, **options):
     account, password = letter(factory, **options)
-    assert sign_in(browser, account.identifier, password).status_code == 302
+    parent.signed_in_as(account, password)
     return account, password
 
 
-def submit(browser, **fields):
+def submit(parent: Parent, **fields) -> Page:
     """The activation form, filled in rightly unless a field is given."""
-    form = browser.get("/activation")
     data = {
         "email": EMAIL,
         "new_password": NEW_PASSWORD,
         "new_password_confirm": NEW_PASSWORD,
         "child_birthdate": BIRTHDATE,
-        "csrf_token": csrf_token(form.get_data(as_text=True)),
     }
-    data.update(fields)
-    return browser.post("/activation", data=data)
+    return parent.submit("/activation", "/activation", **{**data, **fields})
 
 
-def press(browser, action: str, **fields):
+def press(parent: Parent, action: str, **fields) -> Page:
     """A button of the activation page ("Renvoyer le message", "Corriger l'adresse"…)."""
-    current = browser.get("/activation")
-    data = {"csrf_token": csrf_token(current.get_data(as_text=True)), **fields}
-    return browser.post(action, data=data)
+    return parent.submit("/activation", action, **fields)
 
 
 def link_path(mailbox, address: str = EMAIL) -> str:
@@ -104,11 +80,11 @@ def link_path(mailbox, address: str = EMAIL) -> str:
     return urlsplit(link).path
 
 
-def activated(browser, factory, mailbox, **fields):
+def activated(parent: Parent, factory, mailbox, **fields):
     """A letter signed in and the form sent: the account is pending_email, the mail out."""
-    account, password = signed_in_letter(browser, factory)
-    response = submit(browser, **fields)
-    assert response.status_code == 200, page(response)
+    account, password = signed_in_letter(parent, factory)
+    response = submit(parent, **fields)
+    assert response.status_code == 200, response.message_ids
     return account, password, link_path(mailbox, fields.get("email", EMAIL))
 
 
@@ -126,16 +102,12 @@ def events_of(account) -> list[AuditEvent]:
     return list(db.session.scalars(query))
 
 
-def signed_out(browser, account) -> bool:
+def signed_out(parent: Parent, account) -> bool:
     """No live session in the browser, and the account's sessions ended in the database."""
     sessions = db.session.scalars(db.select(LoginSession).filter_by(account_id=account.id))
     ended = all(s.ended_at is not None for s in sessions)
-    held = browser.get("/activation")
+    held = parent.open("/activation")
     return ended and held.status_code == 302 and urlsplit(held.location).path == "/login"
-
-
-def other_browser(browser):
-    return browser.application.test_client()
 
 
 def assert_unchanged_letter(account, password_hash: str, failures: int = 0) -> None:
@@ -167,12 +139,12 @@ def outbox_files():
 # --- 1. everything checked in one submit ----------------------------------------------------
 
 
-def test_one_submit_shows_every_error_beside_its_own_field(browser, factory, mailbox):
-    account, _ = signed_in_letter(browser, factory)
+def test_one_submit_shows_every_error_beside_its_own_field(parent, factory, mailbox):
+    account, _ = signed_in_letter(parent, factory)
     hash_before = account.password_hash
 
     response = submit(
-        browser,
+        parent,
         email="anais@@example.org",
         new_password="Court-1a",
         new_password_confirm="Autre-Chose-2026",
@@ -180,13 +152,18 @@ def test_one_submit_shows_every_error_beside_its_own_field(browser, factory, mai
     )
 
     assert response.status_code == 400
-    assert "n'est pas valide" in " ".join(errors_beside(response, "email"))
-    assert "au moins 12 caractères" in " ".join(errors_beside(response, "new_password"))
-    assert "pas identiques" in " ".join(errors_beside(response, "new_password_confirm"))
-    birthdate_errors = " ".join(errors_beside(response, "child_birthdate"))
-    assert "ne correspond pas" in birthdate_errors and "Essais restants : 4." in birthdate_errors
-    raw = response.get_data(as_text=True)
-    assert 'value="anais@@example.org"' in raw  # the address typed is kept
+    assert response.errors("email") == ["field.email_invalid"]
+    assert response.errors("new_password") == ["password.too_short"]
+    assert response.errors("new_password_confirm") == ["field.passwords_differ"]
+    birthdate = response.shown("child_birthdate")
+    assert [item.id for item in birthdate] == [
+        "activation.birthdate_wrong",
+        "activation.tries_left",
+    ]
+    assert "4" in birthdate[1].text  # tries left
+    (email,) = response.tree.find_all("input", name="email")
+    assert email["value"] == "anais@@example.org"  # the address typed is kept
+    raw = response.html
     assert "Court-1a" not in raw and "Autre-Chose-2026" not in raw  # never a password
     assert_unchanged_letter(account, hash_before, failures=1)  # only the wrong date counted
     assert mailbox.messages == []
@@ -195,59 +172,55 @@ def test_one_submit_shows_every_error_beside_its_own_field(browser, factory, mai
 # --- 2. password policy ---------------------------------------------------------------------
 
 REFUSED_PASSWORDS = [
-    pytest.param(lambda a: "Soleil-2026", {}, "au moins 12 caractères", id="11-characters"),
-    pytest.param(lambda a: "soleilvertpluie42", {}, "trois sortes", id="two-kinds"),
+    pytest.param(lambda a: "Soleil-2026", {}, "password.too_short", id="11-characters"),
+    pytest.param(lambda a: "soleilvertpluie42", {}, "password.too_few_kinds", id="two-kinds"),
     # A two-letter family name is not checked on its own: only the identifier catches this one.
     pytest.param(
         lambda a: f"Xylophone-{a.identifier.upper()}!",
         {"family_name": "Ly"},
-        "ni votre identifiant ni votre nom",
+        "password.personal",
         id="identifier",
     ),
-    pytest.param(
-        lambda a: "Lefèvre-Soleil-2026!", {}, "ni votre identifiant ni votre nom", id="name"
-    ),
+    pytest.param(lambda a: "Lefèvre-Soleil-2026!", {}, "password.personal", id="name"),
     pytest.param(
         lambda a: "Lefevre-Soleil-2026!",
         {},
-        "ni votre identifiant ni votre nom",
+        "password.personal",
         id="name-without-accents",
     ),
-    pytest.param(lambda a: "Azerty123456!", {}, "trop courant", id="azerty"),
-    pytest.param(lambda a: "Motdepasse2024!", {}, "trop courant", id="motdepasse"),
-    pytest.param(lambda a: ("Aa1!" * 40)[:129], {}, "au plus 128 caractères", id="129-characters"),
+    pytest.param(lambda a: "Azerty123456!", {}, "password.common", id="azerty"),
+    pytest.param(lambda a: "Motdepasse2024!", {}, "password.common", id="motdepasse"),
+    pytest.param(lambda a: ("Aa1!" * 40)[:129], {}, "password.too_long", id="129-characters"),
 ]
 
 
 @pytest.mark.parametrize(("make_password", "options", "message"), REFUSED_PASSWORDS)
-def test_password_policy_refuses(browser, factory, mailbox, make_password, options, message):
-    account, _ = signed_in_letter(browser, factory, **options)
+def test_password_policy_refuses(parent, factory, mailbox, make_password, options, message):
+    account, _ = signed_in_letter(parent, factory, **options)
     hash_before = account.password_hash
     password = make_password(account)
 
-    response = submit(browser, new_password=password, new_password_confirm=password)
+    response = submit(parent, new_password=password, new_password_confirm=password)
 
     assert response.status_code == 400
-    assert message in " ".join(errors_beside(response, "new_password"))
-    assert password not in response.get_data(as_text=True)
+    assert response.errors("new_password") == [message]
+    assert password not in response.html
     assert_unchanged_letter(account, hash_before)
     assert mailbox.messages == []
 
 
-def test_the_letters_password_cannot_be_kept(app, browser, factory, mailbox):
+def test_the_letters_password_cannot_be_kept(app, parent, factory, mailbox):
     letter_password = "Cartable-Rouge-2026"
-    account, _ = signed_in_letter(browser, factory, password=letter_password)
+    account, _ = signed_in_letter(parent, factory, password=letter_password)
     personal = [account.identifier, account.given_name, account.family_name]
     with app.test_request_context():
         assert policy_problems(letter_password, personal, None) == []  # good but for this rule
     hash_before = account.password_hash
 
-    response = submit(browser, new_password=letter_password, new_password_confirm=letter_password)
+    response = submit(parent, new_password=letter_password, new_password_confirm=letter_password)
 
     assert response.status_code == 400
-    assert "différent du mot de passe provisoire" in " ".join(
-        errors_beside(response, "new_password")
-    )
+    assert response.errors("new_password") == ["password.provisional"]
     assert_unchanged_letter(account, hash_before)
 
 
@@ -258,46 +231,48 @@ LONG_PASSWORDS = [
 
 
 @pytest.mark.parametrize("password", LONG_PASSWORDS)
-def test_long_unicode_passwords_are_accepted_and_count_whole(browser, factory, mailbox, password):
+def test_long_unicode_passwords_are_accepted_and_count_whole(
+    make_parent, parent, factory, mailbox, password
+):
     assert len(password) in (64, 100) and len(password.encode()) > 72
     chosen = {"new_password": password, "new_password_confirm": password}
-    account, _, link = activated(browser, factory, mailbox, **chosen)
-    assert browser.get(link).status_code == 200
+    account, _, link = activated(parent, factory, mailbox, **chosen)
+    assert parent.open_link(link).status_code == 200
     assert reloaded(account).status == "active"
 
-    signed = sign_in(other_browser(browser), account.identifier, password)
+    signed = make_parent().sign_in(account.identifier, password)
     assert signed.status_code == 302 and urlsplit(signed.location).path == "/"
     # Differing only in the last character, past bcrypt's 72 bytes: must not sign in.
     differing = password[:-1] + "#"
-    refused = sign_in(other_browser(browser), account.identifier, differing)
+    refused = make_parent().sign_in(account.identifier, differing)
     assert refused.status_code == 401
-    assert "Identifiant ou mot de passe incorrect" in page(refused)
+    assert refused.alert_ids == ["login.failed"]
 
 
 # --- 3. email -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("address", ["anais@", "anais@@example.org", "anais example.org"])
-def test_email_syntax_is_checked(browser, factory, mailbox, address):
-    account, _ = signed_in_letter(browser, factory)
+def test_email_syntax_is_checked(parent, factory, mailbox, address):
+    account, _ = signed_in_letter(parent, factory)
     hash_before = account.password_hash
 
-    response = submit(browser, email=address)
+    response = submit(parent, email=address)
 
     assert response.status_code == 400
-    assert "n'est pas valide" in " ".join(errors_beside(response, "email"))
+    assert response.errors("email") == ["field.email_invalid"]
     assert_unchanged_letter(account, hash_before)
     assert mailbox.messages == []
 
 
-def test_email_is_stored_as_given(browser, factory, mailbox):
+def test_email_is_stored_as_given(parent, factory, mailbox):
     address = "Anais.Lefevre@Example.ORG"
-    account, _, _ = activated(browser, factory, mailbox, email=address)
+    account, _, _ = activated(parent, factory, mailbox, email=address)
     assert reloaded(account).email == address
     assert mailbox.last_to(address)["To"] == address
 
 
-def test_email_check_makes_no_dns_lookup(browser, factory, mailbox, monkeypatch):
+def test_email_check_makes_no_dns_lookup(parent, factory, mailbox, monkeypatch):
     address = "x@nonexistent-domain-for-tests.example"
     lookups = []
 
@@ -307,7 +282,7 @@ def test_email_check_makes_no_dns_lookup(browser, factory, mailbox, monkeypatch)
 
     monkeypatch.setattr(dns.resolver.Resolver, "resolve", refuse)
     monkeypatch.setattr(dns.resolver, "resolve", refuse)
-    account, _, _ = activated(browser, factory, mailbox, email=address)
+    account, _, _ = activated(parent, factory, mailbox, email=address)
 
     assert lookups == []
     assert reloaded(account).status == "pending_email" and account.email == address
@@ -317,72 +292,97 @@ def test_email_check_makes_no_dns_lookup(browser, factory, mailbox, monkeypatch)
 
 
 @pytest.mark.parametrize("typed", ["14/02/2016", "2016-02-14"])
-def test_birth_date_in_either_format_is_accepted(browser, factory, mailbox, typed):
-    account, _, _ = activated(browser, factory, mailbox, child_birthdate=typed)
+def test_birth_date_in_either_format_is_accepted(parent, factory, mailbox, typed):
+    account, _, _ = activated(parent, factory, mailbox, child_birthdate=typed)
     assert reloaded(account).status == "pending_email"
 
 
 @pytest.mark.parametrize("typed", ["31/02/2016", "hier"])
-def test_unreadable_birth_date_is_a_format_error_not_an_attempt(browser, factory, mailbox, typed):
-    account, _ = signed_in_letter(browser, factory)
+def test_unreadable_birth_date_is_a_format_error_not_an_attempt(parent, factory, mailbox, typed):
+    account, _ = signed_in_letter(parent, factory)
     hash_before = account.password_hash
 
-    response = submit(browser, child_birthdate=typed)
+    response = submit(parent, child_birthdate=typed)
 
     assert response.status_code == 400
-    assert "JJ/MM/AAAA" in " ".join(errors_beside(response, "child_birthdate"))
-    assert "Essais restants" not in page(response)
-    assert f'value="{typed}"' in response.get_data(as_text=True)  # kept, to correct it
+    assert response.errors("child_birthdate") == ["field.birthdate_format"]
+    assert "activation.tries_left" not in response.message_ids
+    (typed_in,) = response.tree.find_all("input", name="child_birthdate")
+    assert typed_in["value"] == typed  # kept, to correct it
     assert_unchanged_letter(account, hash_before, failures=0)
 
 
-def test_wrong_birth_date_counts_and_says_how_many_tries_remain(browser, factory, mailbox):
-    account, _ = signed_in_letter(browser, factory)
+def test_wrong_birth_date_counts_and_says_how_many_tries_remain(parent, factory, mailbox):
+    account, _ = signed_in_letter(parent, factory)
     hash_before = account.password_hash
 
-    first = submit(browser, child_birthdate=WRONG_BIRTHDATE)
-    second = submit(browser, child_birthdate="2016-02-13")
+    first = submit(parent, child_birthdate=WRONG_BIRTHDATE)
+    second = submit(parent, child_birthdate="2016-02-13")
 
     assert first.status_code == second.status_code == 400
-    assert "Essais restants : 4." in errors_beside(first, "child_birthdate")
-    assert "Essais restants : 3." in errors_beside(second, "child_birthdate")
+    for answer, left in ((first, "4"), (second, "3")):
+        wrong, tries = answer.shown("child_birthdate")
+        assert (wrong.id, tries.id) == ("activation.birthdate_wrong", "activation.tries_left")
+        assert left in tries.text and str(int(left) + 1) not in tries.text
     assert_unchanged_letter(account, hash_before, failures=2)
     assert [e.event for e in events_of(account)].count("activation_birthdate_wrong") == 2
 
 
-def test_fifth_wrong_birth_date_locks_the_account(browser, factory, mailbox):
-    account, letter_password = signed_in_letter(browser, factory)
-    for _ in range(4):
-        assert submit(browser, child_birthdate=WRONG_BIRTHDATE).status_code == 400
+def test_the_birth_date_messages_are_worded_in_french_and_in_english(parent, factory, mailbox):
+    """The words behind the ids the other tests check, in both languages, on purpose."""
+    signed_in_letter(parent, factory)
+    for language, words in (
+        (
+            "fr",
+            ["Cette date ne correspond pas à celle que l'école connaît.", "Essais restants : 4."],
+        ),
+        ("en", ["This date does not match the one the school knows.", "Tries left: 3."]),
+    ):
+        data = {"new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD}
+        answer = parent.submit(
+            "/activation",
+            "/activation",
+            headers={"Accept-Language": language},
+            email=EMAIL,
+            child_birthdate=WRONG_BIRTHDATE,
+            **data,
+        )
+        assert answer.error_texts("child_birthdate") == words, language
 
-    response = submit(browser, child_birthdate=WRONG_BIRTHDATE)
+
+def test_fifth_wrong_birth_date_locks_the_account(parent, factory, mailbox):
+    account, letter_password = signed_in_letter(parent, factory)
+    for _ in range(4):
+        assert submit(parent, child_birthdate=WRONG_BIRTHDATE).status_code == 400
+
+    response = submit(parent, child_birthdate=WRONG_BIRTHDATE)
 
     assert response.status_code == 403
-    assert "directeur" in page(response) and "bloqué" in page(response)
+    assert response.alert_ids == ["activation.locked"]
     account = reloaded(account)
     assert account.status == "locked"
     assert account.locked_reason == "activation_birthdate_failures"
     assert account.activation_failures == 5
-    assert signed_out(browser, account)
+    assert signed_out(parent, account)
     # The letter's password is still the only one (the new one was never applied): locked.
-    again = sign_in(browser, account.identifier, letter_password)
+    again = parent.sign_in(account.identifier, letter_password)
     assert again.status_code == 401
-    assert "Votre compte est bloqué" in page(again) and "directeur" in page(again)
-    assert sign_in(browser, account.identifier, NEW_PASSWORD).status_code == 401
+    assert again.alert_ids == ["login.account_locked"]
+    assert parent.sign_in(account.identifier, NEW_PASSWORD).status_code == 401
     assert mailbox.messages == []
 
 
 def test_right_birth_date_after_four_wrong_ones_succeeds_and_resets_the_count(
-    browser, factory, mailbox
+    parent, factory, mailbox
 ):
-    account, _ = signed_in_letter(browser, factory)
+    account, _ = signed_in_letter(parent, factory)
     for _ in range(4):
-        submit(browser, child_birthdate=WRONG_BIRTHDATE)
+        submit(parent, child_birthdate=WRONG_BIRTHDATE)
     assert reloaded(account).activation_failures == 4
 
-    response = submit(browser)
+    response = submit(parent)
 
-    assert response.status_code == 200 and "Consultez votre messagerie" in page(response)
+    assert response.status_code == 200 and "activation.mail_sent" in response.message_ids
     account = reloaded(account)
     assert account.status == "pending_email" and account.activation_failures == 0
 
@@ -390,15 +390,14 @@ def test_right_birth_date_after_four_wrong_ones_succeeds_and_resets_the_count(
 # --- 5. provisional password expiry ---------------------------------------------------------
 
 
-def test_expired_letter_password_is_refused_with_the_next_step(browser, factory, mailbox):
+def test_expired_letter_password_is_refused_with_the_next_step(parent, factory, mailbox):
     account, password = factory.account(status="provisional", email=None, provisional_expired=True)
 
-    response = sign_in(browser, account.identifier, password)
+    response = parent.sign_in(account.identifier, password)
 
     assert response.status_code == 401
-    assert "mot de passe provisoire a expiré" in page(response)
-    assert "nouveau courrier à l'école" in page(response)
-    held = browser.get("/activation")
+    assert response.alert_ids == ["login.provisional_expired"]
+    held = parent.open("/activation")
     assert held.status_code == 302 and urlsplit(held.location).path == "/login"
     assert db.session.scalars(db.select(LoginSession).filter_by(account_id=account.id)).all() == []
 
@@ -406,8 +405,8 @@ def test_expired_letter_password_is_refused_with_the_next_step(browser, factory,
 # --- 6. links -------------------------------------------------------------------------------
 
 
-def test_link_token_is_random_and_only_its_keyed_hash_is_stored(browser, factory, mailbox):
-    account, _, link = activated(browser, factory, mailbox)
+def test_link_token_is_random_and_only_its_keyed_hash_is_stored(parent, factory, mailbox):
+    account, _, link = activated(parent, factory, mailbox)
     token = link.rsplit("/", 1)[-1]
 
     assert re.fullmatch(r"[A-Za-z0-9_-]{22,}", token)  # at least 128 bits, url-safe
@@ -417,104 +416,115 @@ def test_link_token_is_random_and_only_its_keyed_hash_is_stored(browser, factory
     assert token not in stored
 
 
-def test_link_used_twice_says_so_and_offers_to_sign_in(browser, factory, mailbox):
-    account, _, link = activated(browser, factory, mailbox)
-    assert browser.get(link).status_code == 200
+def test_link_used_twice_says_so_and_offers_to_sign_in(make_parent, parent, factory, mailbox):
+    account, _, link = activated(parent, factory, mailbox)
+    assert parent.open_link(link).status_code == 200
 
-    again = other_browser(browser).get(link)
+    again = make_parent().open_link(link)
 
     assert again.status_code == 200
-    assert "Ce lien a déjà servi" in page(again)
-    assert 'href="/login"' in again.get_data(as_text=True)
+    assert again.alert_ids == ["link.used"]
+    assert "/login" in again.links()
     assert reloaded(account).status == "active"
 
 
-def test_expired_link_is_refused_and_the_account_stays_pending(browser, factory, mailbox):
-    account, _, link = activated(browser, factory, mailbox)
+def test_expired_link_is_refused_and_the_account_stays_pending(
+    make_parent, parent, factory, mailbox
+):
+    account, _, link = activated(parent, factory, mailbox)
     (flow,) = flows_of(account)
     flow.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
 
-    response = other_browser(browser).get(link)
+    response = make_parent().open_link(link)
 
     assert response.status_code == 400
-    assert "Ce lien a expiré." in page(response)
-    assert 'href="/login"' in response.get_data(as_text=True)  # the next step
+    assert response.alert_ids == ["link.expired"]
+    assert "/login" in response.links()  # the next step
     account = reloaded(account)
     assert account.status == "pending_email" and not account.email_verified
 
 
-def test_garbage_link_is_refused(browser):
-    response = browser.get("/activation/confirm/pas-un-vrai-lien")
+def test_garbage_link_is_refused(parent):
+    response = parent.open("/activation/confirm/pas-un-vrai-lien")
     assert response.status_code == 400
-    assert "Ce lien n'est pas valide" in page(response)
+    assert response.alert_ids == ["link.unknown"]
 
 
-def test_after_a_resend_the_older_link_points_to_the_newer_one(browser, factory, mailbox):
-    account, _, older = activated(browser, factory, mailbox)
-    assert press(browser, "/activation/resend").status_code == 200
+def test_after_a_resend_the_older_link_points_to_the_newer_one(
+    make_parent, parent, factory, mailbox
+):
+    account, _, older = activated(parent, factory, mailbox)
+    assert press(parent, "/activation/resend").status_code == 200
     newer = link_path(mailbox)
     assert newer != older
 
-    replaced = other_browser(browser).get(older)
+    replaced = make_parent().open_link(older)
     assert replaced.status_code == 400
-    assert "Un lien plus récent vous a été envoyé" in page(replaced)
+    assert replaced.alert_ids == ["link.replaced"]
     assert reloaded(account).status == "pending_email"
 
-    assert other_browser(browser).get(newer).status_code == 200
+    assert make_parent().open_link(newer).status_code == 200
     assert reloaded(account).status == "active"
 
 
 # --- 7. pending_email -----------------------------------------------------------------------
 
 
-def test_pending_account_signing_in_sees_check_your_mail_never_a_code(rp, factory, mailbox):
-    account, _, _ = activated(rp.browser, factory, mailbox)
-    later = OIDCClient(other_browser(rp.browser), rp.client_id, rp.client_secret, rp.redirect_uri)
+def test_pending_account_signing_in_sees_check_your_mail_never_a_code(
+    rp, parent, make_parent, factory, mailbox
+):
+    account, _, _ = activated(parent, factory, mailbox)
+    later = make_parent()
+    service = OIDCClient(later.browser, rp.client_id, rp.client_secret, rp.redirect_uri)
 
-    start = later.authorize()
+    start = service.authorize()
     assert urlsplit(start.location).path == "/login"
-    response = later.follow(later.sign_in(account.identifier, NEW_PASSWORD, start.location))
+    response = later.sign_in(account.identifier, NEW_PASSWORD, start.location, follow=True)
 
     assert response.status_code == 200  # no redirect at all, let alone to the teleservice
-    assert "Consultez votre messagerie" in page(response)
-    assert "Renvoyer le message" in page(response) and "Corriger l'adresse" in page(response)
+    assert response.message_ids == ["activation.mail_sent"]  # check your mail
+    assert response.form("/activation/resend") and response.form("/activation/email")
     assert "code_issued" not in [e.event for e in events_of(account)]
 
 
-def test_resend_sends_a_second_mail(browser, factory, mailbox):
-    activated(browser, factory, mailbox)
+def test_resend_sends_a_second_mail(parent, factory, mailbox):
+    activated(parent, factory, mailbox)
 
-    response = press(browser, "/activation/resend")
+    response = press(parent, "/activation/resend")
 
-    assert response.status_code == 200 and EMAIL in page(response)
+    (sent,) = [m for m in response.messages if m.id == "activation.mail_sent"]
+    assert response.status_code == 200 and EMAIL in sent.text
     assert len(mailbox.to(EMAIL)) == 2
 
 
-def test_correcting_the_address_sends_there_and_retires_the_old_link(browser, factory, mailbox):
-    account, _, old_link = activated(browser, factory, mailbox)
+def test_correcting_the_address_sends_there_and_retires_the_old_link(
+    make_parent, parent, factory, mailbox
+):
+    account, _, old_link = activated(parent, factory, mailbox)
     corrected = "anais.lefevre@example.net"
 
-    response = press(browser, "/activation/email", email=corrected)
+    response = press(parent, "/activation/email", email=corrected)
 
-    assert response.status_code == 200 and corrected in page(response)
+    (sent,) = [m for m in response.messages if m.id == "activation.mail_sent"]
+    assert response.status_code == 200 and corrected in sent.text
     assert reloaded(account).email == corrected
     new_link = link_path(mailbox, corrected)
-    assert "plus récent" in page(other_browser(browser).get(old_link))
-    assert other_browser(browser).get(new_link).status_code == 200
+    assert make_parent().open_link(old_link).alert_ids == ["link.replaced"]
+    assert make_parent().open_link(new_link).status_code == 200
     account = reloaded(account)
     assert account.status == "active" and account.email == corrected and account.email_verified
 
 
-def test_resend_is_rate_limited(browser, factory, mailbox):
-    activated(browser, factory, mailbox)
+def test_resend_is_rate_limited(parent, factory, mailbox):
+    activated(parent, factory, mailbox)
     for _ in range(3):
-        assert press(browser, "/activation/resend").status_code == 200
+        assert press(parent, "/activation/resend").status_code == 200
 
-    response = press(browser, "/activation/resend")
+    response = press(parent, "/activation/resend")
 
     assert response.status_code == 429
-    assert "Trop de tentatives" in page(response)
+    assert "error.429" in response.message_ids
     assert int(response.headers["Retry-After"]) > 0
     assert len(mailbox.to(EMAIL)) == 4  # the first one and three resends
 
@@ -522,8 +532,8 @@ def test_resend_is_rate_limited(browser, factory, mailbox):
 # --- 8. mail content ------------------------------------------------------------------------
 
 
-def test_mail_is_french_in_text_and_html_with_exactly_one_link(app, browser, factory, mailbox):
-    activated(browser, factory, mailbox)
+def test_mail_is_french_in_text_and_html_with_exactly_one_link(app, parent, factory, mailbox):
+    activated(parent, factory, mailbox)
     mail = mailbox.last_to(EMAIL)
 
     assert mail["Subject"] == "Confirmez votre adresse électronique"
@@ -533,8 +543,8 @@ def test_mail_is_french_in_text_and_html_with_exactly_one_link(app, browser, fac
     assert mail["From"] == f"ne-pas-repondre@{issuer_host}"
 
 
-def test_mail_link_points_to_the_issuer(app, browser, factory, mailbox):
-    activated(browser, factory, mailbox)
+def test_mail_link_points_to_the_issuer(app, parent, factory, mailbox):
+    activated(parent, factory, mailbox)
     (link,) = links_in(mailbox.last_to(EMAIL))
     issuer = urlsplit(app.config["ISSUER"])
     assert (urlsplit(link).scheme, urlsplit(link).netloc) == (issuer.scheme, issuer.netloc)
@@ -546,13 +556,14 @@ def test_mail_link_points_to_the_issuer(app, browser, factory, mailbox):
 def test_mail_server_down_keeps_the_activation_and_offers_to_resend(make_app, factory, caplog):
     down = make_app(SMTP_URL="smtp://127.0.0.1:1")  # nothing listens there
     down.test_client_class = Browser
-    browser = down.test_client()
-    account, _ = signed_in_letter(browser, factory)
+    parent = Parent(down.test_client())
+    account, _ = signed_in_letter(parent, factory)
 
-    response = submit(browser)
+    response = submit(parent)
 
     assert response.status_code == 503
-    assert "n'a pas pu être envoyé" in page(response) and "Renvoyer le message" in page(response)
+    assert response.alert_ids == ["activation.mail_failed"]
+    assert response.form("/activation/resend")  # the way to try again
     account = reloaded(account)
     assert account.status == "pending_email" and account.email == EMAIL
     assert len(flows_of(account)) == 1
@@ -570,12 +581,12 @@ def test_without_smtp_the_mail_goes_to_the_outbox_and_its_link_is_logged(
 ):
     local = make_app(SMTP_URL=None)
     local.test_client_class = Browser
-    browser = local.test_client()
+    parent = Parent(local.test_client())
     address = f"outbox-{secrets.token_hex(4)}@example.org"
-    account, letter_password = signed_in_letter(browser, factory)
+    account, letter_password = signed_in_letter(parent, factory)
     caplog.set_level(logging.WARNING, logger="idp.mail")
 
-    response = submit(browser, email=address)
+    response = submit(parent, email=address)
 
     assert response.status_code == 200
     assert Path(local.instance_path) / "outbox" == OUTBOX
@@ -586,46 +597,46 @@ def test_without_smtp_the_mail_goes_to_the_outbox_and_its_link_is_logged(
     logged = " ".join(r.getMessage() for r in caplog.records if r.name == "idp.mail")
     assert link in logged
     assert NEW_PASSWORD not in logged and letter_password not in logged
-    assert browser.get(urlsplit(link).path).status_code == 200
+    assert parent.open_link(urlsplit(link).path).status_code == 200
     assert reloaded(account).status == "active"
 
 
 # --- 11. wrong child ------------------------------------------------------------------------
 
 
-def test_parent_reports_not_being_the_childs_guardian(browser, factory, mailbox):
-    account, _ = signed_in_letter(browser, factory)
+def test_parent_reports_not_being_the_childs_guardian(parent, factory, mailbox):
+    account, _ = signed_in_letter(parent, factory)
     child_ref = account.children[0].ref
-    assert "Je ne suis pas le représentant légal de cet enfant" in page(browser.get("/activation"))
+    assert "Je ne suis pas le représentant légal de cet enfant" in parent.open("/activation").text
 
-    response = press(browser, "/activation/not-guardian")
+    response = press(parent, "/activation/not-guardian")
 
     assert response.status_code == 200
-    assert "L'école va vous contacter" in page(response)
+    assert response.message_ids == ["activation.reported"]
     account = reloaded(account)
     assert account.status == "locked" and account.locked_reason == "reported_not_guardian"
     assert describe_account(account)["locked_reason"] == "reported_not_guardian"
     (report,) = [e for e in events_of(account) if e.event == "activation_not_guardian_reported"]
     assert report.details["child_ref"] == child_ref
-    assert signed_out(browser, account)
+    assert signed_out(parent, account)
     assert mailbox.messages == []
 
 
 # --- 12. audit ------------------------------------------------------------------------------
 
 
-def test_every_step_is_audited_with_an_address_and_never_a_secret(browser, factory, mailbox):
-    account, letter_password = signed_in_letter(browser, factory)
+def test_every_step_is_audited_with_an_address_and_never_a_secret(parent, factory, mailbox):
+    account, letter_password = signed_in_letter(parent, factory)
     refused_password = "Autre-Essai-Refuse-77"
     submit(
-        browser,
+        parent,
         new_password=refused_password,
         new_password_confirm=refused_password,
         child_birthdate=WRONG_BIRTHDATE,
     )
-    submit(browser)
+    submit(parent)
     link = link_path(mailbox)
-    assert browser.get(link).status_code == 200
+    assert parent.open_link(link).status_code == 200
 
     events = events_of(account)
     steps = [e.event for e in events]
@@ -651,10 +662,10 @@ def test_every_step_is_audited_with_an_address_and_never_a_secret(browser, facto
 # --- 13. the gate ---------------------------------------------------------------------------
 
 
-def test_provisional_account_is_held_on_the_activation_page(browser, factory, new_rp):
-    signed_in_letter(browser, factory)
+def test_provisional_account_is_held_on_the_activation_page(parent, factory, new_rp):
+    signed_in_letter(parent, factory)
 
-    portal = browser.get("/")
+    portal = parent.open("/")
     other_service = new_rp(name="Cantine").authorize()
 
     for response in (portal, other_service):
@@ -662,11 +673,11 @@ def test_provisional_account_is_held_on_the_activation_page(browser, factory, ne
         assert urlsplit(response.location).path == "/activation"
 
 
-def test_active_account_on_the_activation_page_goes_to_the_portal(browser, factory):
+def test_active_account_on_the_activation_page_goes_to_the_portal(parent, factory):
     account, password = factory.account()
-    sign_in(browser, account.identifier, password)
+    parent.sign_in(account.identifier, password)
 
-    response = browser.get("/activation")
+    response = parent.open("/activation")
 
     assert response.status_code == 302 and urlsplit(response.location).path == "/"
 
@@ -674,20 +685,22 @@ def test_active_account_on_the_activation_page_goes_to_the_portal(browser, facto
 # --- 14. CSRF -------------------------------------------------------------------------------
 
 
-def test_activation_post_without_csrf_token_is_refused(browser, factory, mailbox):
-    account, _ = signed_in_letter(browser, factory)
+def test_activation_post_without_csrf_token_is_refused(parent, factory, mailbox):
+    account, _ = signed_in_letter(parent, factory)
     hash_before = account.password_hash
 
-    response = browser.post(
-        "/activation",
-        data={
-            "email": EMAIL,
-            "new_password": NEW_PASSWORD,
-            "new_password_confirm": NEW_PASSWORD,
-            "child_birthdate": WRONG_BIRTHDATE,
-        },
+    response = Page(
+        parent.browser.post(
+            "/activation",
+            data={
+                "email": EMAIL,
+                "new_password": NEW_PASSWORD,
+                "new_password_confirm": NEW_PASSWORD,
+                "child_birthdate": WRONG_BIRTHDATE,
+            },
+        )
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 400 and "error.form_expired" in response.message_ids
     assert_unchanged_letter(account, hash_before)
     assert mailbox.messages == []
