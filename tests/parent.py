@@ -282,12 +282,23 @@ class Parent:
         return Page(self.browser.post(path, data=data))
 
     def sign_in(
-        self, identifier: str, password: str, path: str = "/login", follow: bool = False
+        self,
+        identifier: str,
+        password: str,
+        path: str = "/login",
+        follow: bool = False,
+        environ_base: dict | None = None,
     ) -> Page:
-        """Type the identifier and password on the login page (`path` may carry `?next=…`)."""
+        """Type the identifier and password on the login page (`path` may carry `?next=…`);
+        `environ_base` goes to the POST (`{"REMOTE_ADDR": …}`)."""
         page = self.open(path)
         answer = self.submit_on(
-            page, action="/login", follow=follow, identifier=identifier, password=password
+            page,
+            action="/login",
+            follow=follow,
+            environ_base=environ_base,
+            identifier=identifier,
+            password=password,
         )
         account = db.session.scalar(db.select(Account).filter_by(identifier=identifier))
         if account is not None:

@@ -9,8 +9,8 @@ per-address limits, as an attacker's would: the per-account rules hold whatever 
 
 from __future__ import annotations
 
-import html
 import os
+import re
 import secrets
 import threading
 import time
@@ -30,13 +30,13 @@ from idp.models.base import utcnow
 from idp.passwords import hash_password, secret_hash
 from tests.conftest import Browser, LiveServer
 from tests.factories import Factory
-from tests.oidc_client import CSRF, csrf_token
+from tests.oidc_client import CSRF
+from tests.parent import Page, Parent
 from tests.timing import assert_same_pages_and_timing, masked
 
 REDIS_URL = os.environ.get("IDP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 WRONG = "Pas-le-bon-mot-de-passe-1"
-INCORRECT = "Identifiant ou mot de passe incorrect."
-LOCKED_NOW = "le compte est bloqué"
+LOCKED_NOW = 'data-message-id="login.locked_now"'
 DELAYS = [60, 120, 240, 480, 960, 1920, 3600, 3600]  # after the 5th, 6th, … failure in a row
 
 
@@ -70,34 +70,25 @@ def ip_address() -> str:
     return f"{RUN_PREFIX}{secrets.token_hex(2)}"
 
 
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
+def minutes(page: Page) -> int:
+    """The minutes to wait the page's refusal gives (the first number of its words)."""
+    (refusal,) = [item for item in page.messages if item.id.startswith("login.")]
+    return int(re.search(r"\d+", refusal.text).group())
 
 
-def attempt(browser, identifier: str, password: str, ip: str | None = None):
+def attempt(parent: Parent, identifier: str, password: str, ip: str | None = None) -> Page:
     """One try on the login page (its form and CSRF token), from ``ip`` or a fresh address."""
     TRIED.add(secret_hash(identifier))
-    page = browser.get("/login")
-    data = {
-        "identifier": identifier,
-        "password": password,
-        "csrf_token": csrf_token(page.get_data(as_text=True)),
-    }
-    return browser.post("/login", data=data, environ_base={"REMOTE_ADDR": ip or ip_address()})
+    return parent.sign_in(identifier, password, environ_base={"REMOTE_ADDR": ip or ip_address()})
 
 
-def fail(browser, identifier: str, times: int, clock: Clock, already: int = 0) -> list:
+def fail(parent: Parent, identifier: str, times: int, clock: Clock, already: int = 0) -> list:
     """``times`` wrong passwords after ``already`` ones in a row, each once the delay has run."""
     answers = []
     for failures in range(already + 1, already + times + 1):
-        answers.append(attempt(browser, identifier, WRONG))
+        answers.append(attempt(parent, identifier, WRONG))
         clock.advance(throttle.delay_after(failures))
     return answers
-
-
-def site_browser(browser):
-    """Another browser on the same site (no cookies)."""
-    return browser.application.test_client()
 
 
 def refreshed(account: Account) -> Account:
@@ -113,88 +104,83 @@ def events(name: str) -> list[AuditEvent]:
 
 
 def test_five_failures_in_a_row_start_growing_delays_that_refuse_even_the_right_password(
-    browser, factory, clock
+    parent, make_parent, factory, clock
 ):
     account, password = factory.account()
 
-    for answer in fail(browser, account.identifier, 4, clock):
-        assert answer.status_code == 401 and text(answer).count(INCORRECT) == 1
-        assert "Réessayez" not in text(answer) and "réessayez" not in text(answer)
-    fifth = attempt(browser, account.identifier, WRONG)
+    for answer in fail(parent, account.identifier, 4, clock):
+        assert answer.status_code == 401 and answer.alert_ids == ["login.failed"]  # no delay yet
+    fifth = attempt(parent, account.identifier, WRONG)
     assert fifth.status_code == 401
-    assert "Identifiant ou mot de passe incorrect. Par sécurité, réessayez dans 1 minute." in text(
-        fifth
-    )
+    assert fifth.alert_ids == ["login.failed_wait"] and minutes(fifth) == 1
 
     # During the delay the right password is refused too, unchecked, with when to retry.
-    early = attempt(browser, account.identifier, password)
+    early = attempt(parent, account.identifier, password)
     assert early.status_code == 429
-    assert "Trop d'essais infructueux. Par sécurité, réessayez dans 1 minute." in text(early)
+    assert early.alert_ids == ["login.throttled"] and minutes(early) == 1
     assert int(early.headers["Retry-After"]) >= 59
     clock.advance(30)
-    assert "réessayez dans 1 minute." in text(attempt(browser, account.identifier, password))
+    later = attempt(parent, account.identifier, password)
+    assert later.alert_ids == ["login.throttled"] and minutes(later) == 1
     assert refreshed(account).failed_logins == 5  # tries during the delay don't count
 
     # Each further failure doubles the wait, up to an hour.
     clock.advance(30)
     for failures, delay in enumerate(DELAYS[1:], start=6):
-        answer = attempt(browser, account.identifier, WRONG)
+        answer = attempt(parent, account.identifier, WRONG)
         assert answer.status_code == 401, failures
-        assert f"réessayez dans {delay // 60} minutes." in text(answer), failures
+        assert answer.alert_ids == ["login.failed_wait"], failures
+        assert minutes(answer) == delay // 60, failures
         assert refreshed(account).next_login_at == clock.at.replace(microsecond=0) + timedelta(
             seconds=delay
         )
         clock.advance(delay - 1)
-        assert attempt(browser, account.identifier, password).status_code == 429
+        assert attempt(parent, account.identifier, password).status_code == 429
         clock.advance(1)
 
     # Once the delay has run out, the right password signs in and the count starts again.
-    assert attempt(browser, account.identifier, password).status_code == 302
+    assert attempt(parent, account.identifier, password).status_code == 302
     assert refreshed(account).failed_logins == 0 and account.next_login_at is None
     assert account.failures_in_window == 12  # the day's count stays
-    assert attempt(site_browser(browser), account.identifier, WRONG).status_code == 401
+    assert attempt(make_parent(), account.identifier, WRONG).status_code == 401
     assert refreshed(account).failed_logins == 1 and account.next_login_at is None
     assert len(events("login_throttled")) == 2 + len(DELAYS[1:])
     assert len(events("login_failed")) == 13
 
 
 def test_the_25th_failure_in_a_day_locks_the_account_until_the_school_unlocks_it(
-    browser, factory, clock
+    parent, factory, clock
 ):
     account, password = factory.account()
 
-    answers = fail(browser, account.identifier, 24, clock)
-    assert all(LOCKED_NOW not in text(answer) for answer in answers)
+    answers = fail(parent, account.identifier, 24, clock)
+    assert all("login.locked_now" not in answer.message_ids for answer in answers)
     assert refreshed(account).status == ACTIVE
-    last = fail(browser, account.identifier, 1, clock, already=24)[0]
+    last = fail(parent, account.identifier, 1, clock, already=24)[0]
 
-    assert last.status_code == 401
-    assert (
-        "Trop d'essais infructueux : par sécurité, le compte est bloqué. "
-        "Adressez-vous à l'école de votre enfant pour le débloquer."
-    ) in text(last)
+    assert last.status_code == 401 and last.alert_ids == ["login.locked_now"]
     assert refreshed(account).status == LOCKED
     assert account.locked_reason == "too_many_login_failures"
     (event,) = events("account_locked")
     assert event.account_id == account.id and event.details == {"reason": "too_many_login_failures"}
 
     clock.advance(throttle.MAX_DELAY)
-    refused = attempt(browser, account.identifier, password)
-    assert refused.status_code == 401 and "Votre compte est bloqué." in text(refused)
-    assert browser.get("/").location.endswith("/login")
+    refused = attempt(parent, account.identifier, password)
+    assert refused.status_code == 401 and refused.alert_ids == ["login.account_locked"]
+    assert parent.open("/").location.endswith("/login")
 
 
-def test_the_day_count_starts_again_after_24_hours(browser, factory, clock):
+def test_the_day_count_starts_again_after_24_hours(parent, factory, clock):
     account, password = factory.account()
-    fail(browser, account.identifier, 20, clock)
+    fail(parent, account.identifier, 20, clock)
     assert refreshed(account).failures_in_window == 20
     clock.advance(throttle.DAY)
 
-    fail(browser, account.identifier, 5, clock, already=20)
+    fail(parent, account.identifier, 5, clock, already=20)
 
     assert refreshed(account).status == ACTIVE
     assert account.failures_in_window == 5 and account.failed_logins == 25
-    assert attempt(browser, account.identifier, password).status_code == 302
+    assert attempt(parent, account.identifier, password).status_code == 302
 
 
 def test_concurrent_failures_all_count(app, factory, clock):
@@ -225,29 +211,29 @@ def test_concurrent_failures_all_count(app, factory, clock):
 # --- never a hint that an identifier exists ------------------------------------------------
 
 
-def story(browser, identifier: str, clock: Clock) -> list[tuple[int, str]]:
+def story(parent: Parent, identifier: str, clock: Clock) -> list[tuple[int, str]]:
     """Every page of 26 wrong passwords, with a try during each delay, masked for comparison."""
     start = clock.at
     pages = []
     for failures in range(1, 27):
-        pages.append(masked(attempt(browser, identifier, WRONG), identifier))
+        pages.append(masked(attempt(parent, identifier, WRONG), identifier))
         delay = throttle.delay_after(failures)
         if delay:
-            pages.append(masked(attempt(browser, identifier, WRONG), identifier))
+            pages.append(masked(attempt(parent, identifier, WRONG), identifier))
             clock.advance(delay / 2)
-            pages.append(masked(attempt(browser, identifier, WRONG), identifier))
+            pages.append(masked(attempt(parent, identifier, WRONG), identifier))
             clock.advance(delay / 2)
     clock.at = start
     return pages
 
 
 def test_unknown_identifier_gets_the_same_pages_delays_and_lock_as_an_account(
-    browser, factory, clock
+    parent, factory, clock
 ):
     account, _ = factory.account()
 
-    known = story(browser, account.identifier, clock)
-    unknown = story(browser, "x.inconnu42", clock)
+    known = story(parent, account.identifier, clock)
+    unknown = story(parent, "x.inconnu42", clock)
 
     assert known == unknown
     statuses = [status for status, _ in known]
@@ -272,20 +258,16 @@ def test_failed_login_pages_and_timing_do_not_tell_whether_the_identifier_exists
     db.session.commit()
     site = make_app(SMTP_URL=mailbox.url, BCRYPT_ROUNDS=rounds)
     browser = site.test_client()
+    parent = Parent(browser)
     existing, unknown = iter(accounts), (f"x.inconnu{n}" for n in range(1000))
 
     def send(case: str) -> tuple[float, tuple[int, str]]:
         identifier = next(existing) if case == "existing" else next(unknown)
-        page = browser.get("/login")
-        data = {
-            "identifier": identifier,
-            "password": WRONG,
-            "csrf_token": csrf_token(page.get_data(as_text=True)),
-        }
+        data = {"identifier": identifier, "password": WRONG, "csrf_token": parent.csrf_token()}
         started = time.perf_counter()
         response = browser.post("/login", data=data, environ_base={"REMOTE_ADDR": ip_address()})
         elapsed = time.perf_counter() - started
-        assert response.status_code == 401 and INCORRECT in text(response)
+        assert response.status_code == 401 and Page(response).alert_ids == ["login.failed"]
         return elapsed, masked(response, identifier)
 
     assert_same_pages_and_timing(send, "existing", "missing")
@@ -332,39 +314,39 @@ def address() -> str:
 
 
 def test_one_address_gets_20_login_tries_a_minute_then_a_french_429(site, address):
-    browser = site.test_client()
+    parent = Parent(site.test_client())
     names = [f"x.inconnu-{secrets.token_hex(4)}" for _ in range(22)]
     for name in names[:20]:  # a different identifier each time: only the address limit applies
-        assert attempt(browser, name, WRONG, ip=address).status_code == 401
+        assert attempt(parent, name, WRONG, ip=address).status_code == 401
 
-    refused = attempt(browser, names[20], WRONG, ip=address)
+    refused = attempt(parent, names[20], WRONG, ip=address)
 
-    assert refused.status_code == 429
-    assert "Trop de tentatives" in text(refused)
-    assert "Patientez quelques minutes avant de réessayer." in text(refused)
+    assert refused.status_code == 429 and refused.message_ids == ["error.429"]
+    assert "Trop de tentatives" in refused.text  # in French, on purpose
+    assert "Patientez quelques minutes avant de réessayer." in refused.text
     assert 0 < int(refused.headers["Retry-After"]) <= 60
-    assert browser.get("/login").status_code == 200  # the page itself stays readable
-    other = attempt(browser, names[21], WRONG, ip=ip_address())
+    assert parent.open("/login").status_code == 200  # the page itself stays readable
+    other = attempt(parent, names[21], WRONG, ip=ip_address())
     assert other.status_code == 401  # another address is not concerned
 
 
 def test_the_self_help_forms_share_10_tries_a_minute_per_address(site, address):
-    browser = site.test_client()
+    parent = Parent(site.test_client())
+    from_address = {"REMOTE_ADDR": address}
     forms = [("/recovery/identifier", "email", "personne@example.org")]
     forms.append(("/recovery/password", "identifier", "x.inconnu42"))
     for n in range(10):
         path, field, value = forms[n % 2]
-        page = browser.get(path)
-        data = {field: value, "csrf_token": csrf_token(page.get_data(as_text=True))}
-        answer = browser.post(path, data=data, environ_base={"REMOTE_ADDR": address})
+        answer = parent.submit(path, environ_base=from_address, **{field: value})
         assert answer.status_code == 200, n
 
-    page = browser.get("/recovery/password")
-    data = {"identifier": "x.inconnu42", "csrf_token": csrf_token(page.get_data(as_text=True))}
-    refused = browser.post("/recovery/password", data=data, environ_base={"REMOTE_ADDR": address})
-    assert refused.status_code == 429 and "Trop de tentatives" in text(refused)
+    refused = parent.submit(
+        "/recovery/password", environ_base=from_address, identifier="x.inconnu42"
+    )
+    assert refused.status_code == 429 and refused.message_ids == ["error.429"]
     assert int(refused.headers["Retry-After"]) > 0
-    reset = browser.post("/recovery/password/x", data=data, environ_base={"REMOTE_ADDR": address})
+    data = {"csrf_token": parent.csrf_token("/recovery/password"), "new_password": WRONG}
+    reset = parent.browser.post("/recovery/password/x", data=data, environ_base=from_address)
     assert reset.status_code == 429  # the reset page counts too
 
 
@@ -372,13 +354,14 @@ def test_the_self_help_forms_share_10_tries_a_minute_per_address(site, address):
 def test_counters_live_in_redis_when_it_is_configured(site, address, redis_db, clock):
     """With IDP_REDIS_URL, every instance reads the same counters: they are in Redis."""
     identifier = f"x.inconnu-{secrets.token_hex(4)}"
-    browser = site.test_client()
+    parent = Parent(site.test_client())
 
     for _ in range(5):
-        attempt(browser, identifier, WRONG, ip=address)
-    throttled = attempt(browser, identifier, WRONG)
+        attempt(parent, identifier, WRONG, ip=address)
+    throttled = attempt(parent, identifier, WRONG)
 
-    assert throttled.status_code == 429 and "réessayez dans 1 minute." in text(throttled)
+    assert throttled.status_code == 429 and throttled.alert_ids == ["login.throttled"]
+    assert minutes(throttled) == 1
     keys = list(redis_db.scan_iter(count=1000))
     assert any(address in key for key in keys)  # the per-address limit
     assert any(secret_hash(identifier) in key for key in keys)  # the unknown identifier's count
@@ -388,9 +371,9 @@ def test_counters_live_in_redis_when_it_is_configured(site, address, redis_db, c
 def test_unknown_identifiers_are_throttled_alike_in_either_storage(site, clock):
     identifier = f"x.inconnu-{secrets.token_hex(4)}"
     account, _ = Factory(site).account()
-    browser = site.test_client()
+    parent = Parent(site.test_client())
 
-    assert story(browser, account.identifier, clock) == story(browser, identifier, clock)
+    assert story(parent, account.identifier, clock) == story(parent, identifier, clock)
 
 
 def test_a_provisional_account_answers_in_the_time_of_any_other(make_app):
