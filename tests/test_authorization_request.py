@@ -14,10 +14,8 @@ The story, as the parent's browser and the relying teleservice see it:
 
 from __future__ import annotations
 
-import html
 import time
 from datetime import timedelta
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -26,31 +24,25 @@ from flask import current_app
 from idp.extensions import db
 from idp.models import AuthorizationCode, LoginSession
 from idp.models.base import utcnow
-from tests.oidc_client import OIDCClient, csrf_token, query_of
+from tests.oidc_client import OIDCClient, query_of
+from tests.parent import Page
 
-INVALID_REQUEST_PAGE = (
-    "Le téléservice qui vous a envoyé ici a fait une demande de connexion invalide."
-)
-EXPIRED_REQUEST_PAGE = "Cette demande de connexion a expiré."
-BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
+INVALID_REQUEST_PAGE = "oidc.invalid_request"
+EXPIRED_REQUEST_PAGE = "oidc.interaction_expired"
 OTHER_REDIRECT_URI = "https://cantine.example.org/retour"
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def page_text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def assert_error_page(response, message: str = INVALID_REQUEST_PAGE) -> None:
-    """A page for the parent, in French: never a redirect anywhere."""
+def assert_error_page(response, message_id: str = INVALID_REQUEST_PAGE) -> None:
+    """A page for the parent, in French, saying `message_id`: never a redirect anywhere."""
     assert response.status_code == 400
     assert "Location" not in response.headers
     assert response.mimetype == "text/html"
-    body = page_text(response)
-    assert '<html lang="fr">' in body
-    assert message in body
+    page = Page(response)
+    assert page.tree.find_all("html")[0].get("lang") == "fr"
+    assert page.alert_ids == [message_id]
 
 
 def redirect_params(response, rp: OIDCClient) -> dict[str, str]:
@@ -97,33 +89,19 @@ def walk(rp: OIDCClient, response) -> list:
     return seen
 
 
-def signed_in(rp: OIDCClient, account, password: str) -> None:
-    """Sign the browser in on the provider's own login page (no teleservice waiting)."""
-    response = rp.sign_in(account.identifier, password)
-    assert response.status_code == 302, page_text(response)
-
-
 def login_session_of(account) -> LoginSession:
     return db.session.scalars(
         db.select(LoginSession).filter_by(account_id=account.id, ended_at=None)
     ).one()
 
 
-class Inputs(HTMLParser):
-    """The attributes of every <input>, by name, and the <html lang>."""
+def inputs(page: Page) -> dict[str, dict[str, str]]:
+    """The attributes of every named <input> of the page, by name."""
+    return {e["name"]: e.attrs for e in page.tree.find_all("input") if e.get("name")}
 
-    def __init__(self, source: str) -> None:
-        super().__init__()
-        self.inputs: dict[str, dict[str, str | None]] = {}
-        self.lang: str | None = None
-        self.feed(source)
 
-    def handle_starttag(self, tag, attrs) -> None:
-        attributes = dict(attrs)
-        if tag == "html":
-            self.lang = attributes.get("lang")
-        if tag == "input" and attributes.get("name"):
-            self.inputs[attributes["name"]] = attributes
+def lang(page: Page) -> str | None:
+    return page.tree.find_all("html")[0].get("lang")
 
 
 @pytest.fixture
@@ -154,10 +132,10 @@ def test_unknown_or_missing_client_id_shows_error_page_without_redirect(rp, clie
     ],
 )
 def test_unregistered_redirect_uri_shows_error_page_never_redirects(
-    rp, second_rp, factory, redirect_uri
+    rp, parent, second_rp, factory, redirect_uri
 ):
     account, password = factory.account()
-    signed_in(rp, account, password)
+    parent.signed_in_as(account, password)
     assert_error_page(rp.authorize(redirect_uri=redirect_uri))
     assert codes_issued() == 0
 
@@ -204,9 +182,9 @@ def test_response_type_other_than_code_is_unsupported_response_type(rp, response
 
 
 @pytest.mark.parametrize("max_age", ["abc", "-1", "1.5"])
-def test_malformed_max_age_is_invalid_request_for_signed_in_browser(rp, factory, max_age):
+def test_malformed_max_age_is_invalid_request_for_signed_in_browser(rp, parent, factory, max_age):
     account, password = factory.account()
-    signed_in(rp, account, password)
+    parent.signed_in_as(account, password)
     assert_error_redirect(rp.authorize(max_age=max_age), rp, "invalid_request")
 
 
@@ -240,27 +218,29 @@ def test_prompt_none_with_another_value_is_invalid_request(rp):
     assert_error_redirect(rp.authorize(prompt="none login"), rp, "invalid_request")
 
 
-def test_prompt_none_with_provisional_account_signed_in_is_interaction_required(rp, factory):
+def test_prompt_none_with_provisional_account_signed_in_is_interaction_required(
+    rp, parent, factory
+):
     account, password = factory.account(status="provisional")
-    signed_in(rp, account, password)
+    parent.signed_in_as(account, password)
     assert_error_redirect(rp.authorize(prompt="none"), rp, "interaction_required")
     assert codes_issued() == 0
 
 
-def test_prompt_none_with_active_session_issues_code_without_login_page(rp, factory):
+def test_prompt_none_with_active_session_issues_code_without_login_page(rp, parent, factory):
     account, password = factory.account()
-    signed_in(rp, account, password)
+    parent.signed_in_as(account, password)
     assert_code_redirect(rp.authorize(prompt="none"), rp)
 
 
 # --- sign-in, SSO and fresh sign-in ----------------------------------------------------------
 
 
-def test_unsigned_browser_is_sent_to_login_then_back_with_code(rp, factory):
+def test_unsigned_browser_is_sent_to_login_then_back_with_code(rp, parent, factory):
     account, password = factory.account()
     response = rp.authorize()
     assert_to_login(response)
-    seen = walk(rp, rp.sign_in(account.identifier, password, response.location))
+    seen = walk(rp, parent.sign_in(account.identifier, password, response.location).response)
     assert_code_redirect(seen[-1], rp)
 
 
@@ -270,20 +250,19 @@ def test_sso_second_teleservice_gets_code_without_login_page(rp, second_rp, fact
     assert_code_redirect(second_rp.authorize(), second_rp)
 
 
-def test_prompt_login_shows_login_page_again_then_issues_code(rp, factory):
+def test_prompt_login_shows_login_page_again_then_issues_code(rp, parent, factory):
     account, password = factory.account()
     rp.code_for(account.identifier, password)
     response = rp.authorize(prompt="login")
     assert_to_login(response, fresh="1")
-    page = page_text(rp.browser.get(response.location))
-    assert "saisissez de nouveau votre mot de passe" in page
-    seen = walk(rp, rp.sign_in(account.identifier, password, response.location))
+    assert "login.fresh_required" in parent.open(response.location).message_ids
+    seen = walk(rp, parent.sign_in(account.identifier, password, response.location).response)
     assert_code_redirect(seen[-1], rp)
 
 
 @pytest.mark.parametrize("max_age", ["0", "600"])
 def test_max_age_with_old_session_asks_login_again_and_id_token_has_new_auth_time(
-    rp, factory, max_age
+    rp, parent, factory, max_age
 ):
     account, password = factory.account()
     rp.code_for(account.identifier, password)
@@ -294,7 +273,7 @@ def test_max_age_with_old_session_asks_login_again_and_id_token_has_new_auth_tim
     response = rp.authorize(max_age=max_age)
     assert_to_login(response, fresh="1")
     before = int(time.time())
-    seen = walk(rp, rp.sign_in(account.identifier, password, response.location))
+    seen = walk(rp, parent.sign_in(account.identifier, password, response.location).response)
     tokens = rp.exchange(assert_code_redirect(seen[-1], rp)).get_json()
     claims = rp.id_token_claims(tokens["id_token"])
     assert claims["auth_time"] >= before - 1
@@ -307,28 +286,37 @@ def test_recent_session_within_max_age_gets_code_directly(rp, factory):
     assert_code_redirect(rp.authorize(max_age="600"), rp)
 
 
-def test_login_hint_prefills_identifier_field(rp):
+def test_login_hint_prefills_identifier_field(rp, parent):
     response = rp.authorize(login_hint="a.lefevre42")
     assert_to_login(response, login_hint="a.lefevre42")
-    page = Inputs(rp.browser.get(response.location).get_data(as_text=True))
-    assert page.inputs["identifier"]["value"] == "a.lefevre42"
+    assert inputs(parent.open(response.location))["identifier"]["value"] == "a.lefevre42"
 
 
 # --- accounts that are not active: held on the activation page, never a code -----------------
 
 
+def activation_form(page: Page) -> bool:
+    return bool(page.tree.find_all("form", action="/activation"))
+
+
+def check_your_mail(page: Page) -> bool:
+    return "activation.mail_pending" in page.message_ids
+
+
 @pytest.mark.parametrize(
-    ("status", "heading"),
-    [("provisional", "Activez votre compte"), ("pending_email", "Consultez votre messagerie")],
+    ("status", "shown"),
+    [("provisional", activation_form), ("pending_email", check_your_mail)],
 )
-def test_inactive_account_lands_on_activation_and_never_gets_a_code(rp, factory, status, heading):
+def test_inactive_account_lands_on_activation_and_never_gets_a_code(
+    rp, parent, factory, status, shown
+):
     account, password = factory.account(status=status)
     response = rp.authorize()
-    seen = walk(rp, rp.sign_in(account.identifier, password, response.location))
+    seen = walk(rp, parent.sign_in(account.identifier, password, response.location).response)
 
     assert urlsplit(seen[-2].location).path == "/activation"
     assert seen[-1].status_code == 200
-    assert heading in page_text(seen[-1])
+    assert shown(Page(seen[-1]))
     assert not any(r.location and r.location.startswith(rp.redirect_uri) for r in seen)
     assert codes_issued() == 0
 
@@ -345,56 +333,49 @@ def test_inactive_account_lands_on_activation_and_never_gets_a_code(rp, factory,
 # --- the login form's refusals ---------------------------------------------------------------
 
 
-def test_wrong_password_and_unknown_identifier_get_the_same_refusal(rp, factory):
+def test_wrong_password_and_unknown_identifier_get_the_same_refusal(rp, parent, factory):
     account, _ = factory.account()
 
     def refusal(identifier: str) -> str:
-        response = rp.sign_in(identifier, "Pas-le-bon-mot-de-passe")
-        assert response.status_code == 401
-        body = page_text(response)
-        assert BAD_CREDENTIALS in body
-        body = body.replace(csrf_token(response.get_data(as_text=True)), "CSRF")
-        return body.replace(identifier, "IDENTIFIER")
+        response = parent.sign_in(identifier, "Pas-le-bon-mot-de-passe")
+        assert response.status_code == 401 and response.alert_ids == ["login.failed"]
+        (token,) = response.tree.find_all("input", name="csrf_token")
+        return response.html.replace(token["value"], "CSRF").replace(identifier, "IDENTIFIER")
 
     assert refusal(account.identifier) == refusal("x.inconnu99")
-    assert rp.browser.get("/").location.endswith("/login")
+    assert parent.open("/").location.endswith("/login")
 
 
 @pytest.mark.parametrize(
-    ("options", "message"),
+    ("options", "message_id"),
     [
-        ({"status": "locked"}, "Votre compte est bloqué."),
-        (
-            {"status": "provisional", "provisional_expired": True},
-            "Demandez un nouveau courrier à l'école de votre enfant.",
-        ),
+        ({"status": "locked"}, "login.account_locked"),
+        ({"status": "provisional", "provisional_expired": True}, "login.provisional_expired"),
     ],
     ids=["locked", "provisional-expired"],
 )
-def test_right_password_on_refused_account_says_why(rp, factory, options, message):
+def test_right_password_on_refused_account_says_why(parent, factory, options, message_id):
     account, password = factory.account(**options)
-    response = rp.sign_in(account.identifier, password)
-    assert response.status_code == 401
-    assert message in page_text(response)
-    assert rp.browser.get("/").location.endswith("/login")
+    response = parent.sign_in(account.identifier, password)
+    assert response.status_code == 401 and response.alert_ids == [message_id]
+    assert parent.open("/").location.endswith("/login")
 
 
-def test_login_post_without_csrf_token_is_refused_in_french(rp, factory):
+def test_login_post_without_csrf_token_is_refused_in_french(parent, factory):
     account, password = factory.account()
-    response = rp.browser.post(
-        "/login", data={"identifier": account.identifier, "password": password}
-    )
-    assert response.status_code == 400
-    assert "La page a expiré." in page_text(response)
-    assert rp.browser.get("/").location.endswith("/login")
+    data = {"identifier": account.identifier, "password": password}
+    response = Page(parent.browser.post("/login", data=data))
+    assert response.status_code == 400 and response.alert_ids == ["error.form_expired"]
+    assert "La page a expiré." in response.text  # in French, on purpose
+    assert parent.open("/").location.endswith("/login")
 
 
 # --- the pending request (Interaction): single use, bound to its browser ---------------------
 
 
-def test_resume_link_is_single_use(rp, factory):
+def test_resume_link_is_single_use(rp, parent, factory):
     account, password = factory.account()
-    response = rp.sign_in(account.identifier, password, rp.authorize().location)
+    response = parent.sign_in(account.identifier, password, rp.authorize().location)
     resume = response.location
     assert urlsplit(resume).path.startswith("/authorize/resume/")
     assert_code_redirect(rp.browser.get(resume), rp)
@@ -402,12 +383,11 @@ def test_resume_link_is_single_use(rp, factory):
     assert codes_issued() == 1
 
 
-def test_resume_link_opened_in_another_browser_is_expired(app, rp, factory):
+def test_resume_link_opened_in_another_browser_is_expired(rp, parent, make_parent, factory):
     account, password = factory.account()
-    resume = rp.sign_in(account.identifier, password, rp.authorize().location).location
-    other = OIDCClient(app.test_client(), rp.client_id, rp.client_secret, rp.redirect_uri)
-    signed_in(other, account, password)
-    assert_error_page(other.browser.get(resume), EXPIRED_REQUEST_PAGE)
+    resume = parent.sign_in(account.identifier, password, rp.authorize().location).location
+    other = make_parent().signed_in_as(account, password)
+    assert_error_page(other.open(resume).response, EXPIRED_REQUEST_PAGE)
     assert codes_issued() == 0
     assert_code_redirect(rp.browser.get(resume), rp)  # still the first browser's
 
@@ -415,33 +395,32 @@ def test_resume_link_opened_in_another_browser_is_expired(app, rp, factory):
 # --- the login page itself -------------------------------------------------------------------
 
 
-def test_login_page_fields_links_and_language(rp):
-    response = rp.browser.get(rp.authorize().location)
-    assert response.status_code == 200
-    page = Inputs(response.get_data(as_text=True))
-    assert page.lang == "fr"
-    assert page.inputs["identifier"]["autocomplete"] == "username"
-    assert page.inputs["password"]["autocomplete"] == "current-password"
-    assert page.inputs["password"]["type"] == "password"
-    assert page.inputs["csrf_token"]["type"] == "hidden"
-    assert page.inputs["csrf_token"]["value"]
-    body = page_text(response)
-    assert "Identifiant oublié" in body
-    assert "Mot de passe oublié" in body
-    assert "Pour accéder à : LSU de test" in body
+def test_login_page_fields_links_and_language(rp, parent):
+    page = parent.open(rp.authorize().location)
+    assert page.status_code == 200
+    assert lang(page) == "fr"
+    fields = inputs(page)
+    assert fields["identifier"]["autocomplete"] == "username"
+    assert fields["password"]["autocomplete"] == "current-password"
+    assert fields["password"]["type"] == "password"
+    assert fields["csrf_token"]["type"] == "hidden"
+    assert fields["csrf_token"]["value"]
+    links = {a.text: a["href"] for a in page.tree.find_all("a")}
+    assert links["Identifiant oublié"] == "/recovery/identifier"
+    assert links["Mot de passe oublié"] == "/recovery/password"
+    assert "Pour accéder à : LSU de test" in page.text
 
 
-def test_login_page_follows_browser_language(browser):
-    response = browser.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"})
-    assert response.status_code == 200
-    assert Inputs(response.get_data(as_text=True)).lang == "en"
+def test_login_page_follows_browser_language(parent):
+    page = parent.open("/login", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert page.status_code == 200 and lang(page) == "en"
+    assert "Sign in" in page.text
 
 
-def test_login_page_follows_ui_locales_of_the_request(rp):
+def test_login_page_follows_ui_locales_of_the_request(rp, parent):
     response = rp.authorize(ui_locales="en-US fr")
-    login = rp.browser.get(response.location, headers={"Accept-Language": "fr"})
-    assert login.status_code == 200
-    assert Inputs(login.get_data(as_text=True)).lang == "en"
+    login = parent.open(response.location, headers={"Accept-Language": "fr"})
+    assert login.status_code == 200 and lang(login) == "en"
 
 
 # --- odd and malformed requests: a 4xx answer, never a 500 -------------------------------
@@ -489,14 +468,16 @@ def test_raw_non_utf8_bytes_in_query_get_a_4xx_page(app, browser, path):
     ],
     ids=["very-long-state", "very-long-nonce-hint", "control-chars"],
 )
-def test_odd_but_wellformed_requests_go_through_sign_in_and_come_back(rp, factory, overrides):
+def test_odd_but_wellformed_requests_go_through_sign_in_and_come_back(
+    rp, parent, factory, overrides
+):
     account, password = factory.account()
     response = rp.authorize(**overrides)
     rp.state = overrides.get("state", rp.state)  # params() remembers its own, not an override
     assert response.status_code == 302
     assert urlsplit(response.location).path == "/login"
     assert rp.browser.get(response.location).status_code == 200
-    seen = walk(rp, rp.sign_in(account.identifier, password, response.location))
+    seen = walk(rp, parent.sign_in(account.identifier, password, response.location).response)
     assert_code_redirect(seen[-1], rp)  # the state comes back whole
 
 
