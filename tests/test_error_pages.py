@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import pytest
 
+from tests.parent import Page, Parent
+
 UNREACHABLE_DATABASE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
 
 
-def test_unknown_page_is_a_french_404_with_a_way_back(browser):
-    response = browser.get("/nulle-part")
-    assert response.status_code == 404
-    page = response.get_data(as_text=True)
-    assert "Page introuvable" in page and "Retour à l'accueil" in page
-    assert 'lang="fr"' in page
+def test_unknown_page_is_a_french_404_with_a_way_back(parent: Parent):
+    page = parent.open("/nulle-part")
+    assert page.status_code == 404 and page.message_ids == ["error.404"]
+    assert page.tree.find_all("html")[0]["lang"] == "fr"
+    assert "/" in page.links()
+    # The words, in French and in English, on purpose.
+    assert "Page introuvable" in page.text and "Retour à l'accueil" in page.text
+    english = parent.open("/nulle-part", headers={"Accept-Language": "en"})
+    assert english.message_ids == ["error.404"] and "Page not found" in english.text
 
 
 def test_api_endpoints_answer_json_even_for_a_wrong_method(browser):
@@ -38,7 +43,7 @@ def test_database_outage_is_a_503_page_asking_to_retry(broken_app):
     response = broken_app.test_client().get("/authorize?client_id=lsu&response_type=code")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
-    assert "Service momentanément indisponible" in response.get_data(as_text=True)
+    assert Page(response).message_ids == ["error.503"]
 
 
 def test_database_outage_at_the_token_endpoint_is_json(broken_app):
@@ -56,11 +61,9 @@ def test_discovery_and_keys_need_no_database(broken_app):
 
 
 def test_an_unexpected_failure_shows_no_internals(broken_app):
-    response = broken_app.test_client().get("/boom")
-    assert response.status_code == 500
-    page = response.get_data(as_text=True)
-    assert "Erreur inattendue" in page
-    assert "secret internals" not in page and "Traceback" not in page
+    response = Page(broken_app.test_client().get("/boom"))
+    assert response.status_code == 500 and response.message_ids == ["error.500"]
+    assert "secret internals" not in response.html and "Traceback" not in response.html
 
 
 def test_pages_carry_security_headers(browser):

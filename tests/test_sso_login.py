@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.oidc_client import OIDCClient
+from tests.parent import Parent
 
 
 def test_active_parent_gets_code_then_id_token_with_children(rp: OIDCClient, factory):
@@ -20,13 +21,13 @@ def test_active_parent_gets_code_then_id_token_with_children(rp: OIDCClient, fac
     assert rp.last["state"] == rp.state
 
 
-def test_login_page_is_french_by_default_and_english_on_request(rp: OIDCClient, browser):
-    french = browser.get("/login").get_data(as_text=True)
-    assert 'lang="fr"' in french and "Mot de passe oublié" in french
+def test_login_page_is_french_by_default_and_english_on_request(rp: OIDCClient, parent: Parent):
+    french = parent.open("/login")
+    assert 'lang="fr"' in french.html and "Mot de passe oublié" in french.text
 
-    english = browser.get("/login", headers={"Accept-Language": "en-GB,en;q=0.9"})
-    assert "Forgotten password" in english.get_data(as_text=True)
+    english = parent.open("/login", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert "Forgotten password" in english.text
 
     response = rp.authorize(ui_locales="en fr")  # the teleservice asks for English
-    page = browser.get(response.location).get_data(as_text=True)
-    assert 'lang="en"' in page and "Sign in to your parent account" in page
+    page = parent.open(response.location)
+    assert 'lang="en"' in page.html and "Sign in to your parent account" in page.text

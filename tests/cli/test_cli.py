@@ -20,7 +20,7 @@ from idp.models import Account, Child, Client, School
 from idp.oidc.keys import KeyStore
 from idp.passwords import check_password
 from tests.cli.harness import Cli, assert_one_line_failure
-from tests.oidc_client import csrf_token
+from tests.parent import Parent
 
 
 def _mode(path: Path) -> int:
@@ -89,13 +89,11 @@ def test_demo_active_family_signs_in_with_the_printed_password(cli: Cli):
     with cli.app() as app:
         account = Account.query.filter_by(identifier=family["identifier"]).one()
         assert check_password(family["password"], account.password_hash)
-        browser = app.test_client()
-        page = browser.get("/login")
-        form = {"identifier": family["identifier"], "csrf_token": csrf_token(page.text)}
-        refused = browser.post("/login", data={**form, "password": "not-the-password"})
-        signed_in = browser.post("/login", data={**form, "password": family["password"]})
+        parent = Parent(app.test_client())
+        refused = parent.sign_in(family["identifier"], "not-the-password")
+        signed_in = parent.sign_in(family["identifier"], family["password"])
 
-    assert refused.status_code == 401
+        assert refused.status_code == 401 and refused.alert_ids == ["login.failed"]
     assert signed_in.status_code == 302
 
 

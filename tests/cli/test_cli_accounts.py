@@ -17,7 +17,7 @@ from idp.models import Account, Child, School
 from idp.models.base import utcnow
 from idp.passwords import check_password
 from tests.cli.harness import Cli, assert_one_line_failure
-from tests.oidc_client import csrf_token
+from tests.parent import Parent
 
 LEA = "Léa-Maëlle;Cœurdevey;21/06/2014;0751234J;CM2;École Jules-Ferry"
 TOM = "Tom;Cœurdevey;2016-09-03;0751234J;CP"  # ISO date; the school is known by then
@@ -73,16 +73,8 @@ def test_provisional_password_signs_in(cli: Cli):
     created = _create(cli)
 
     with cli.app() as app:
-        browser = app.test_client()
-        page = browser.get("/login")
-        signed_in = browser.post(
-            "/login",
-            data={
-                "identifier": created["identifier"],
-                "password": created["provisional_password"],
-                "csrf_token": csrf_token(page.text),
-            },
-        )
+        parent = Parent(app.test_client())
+        signed_in = parent.sign_in(created["identifier"], created["provisional_password"])
 
     assert signed_in.status_code == 302
 

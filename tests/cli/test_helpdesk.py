@@ -27,7 +27,8 @@ from idp.models.flows import EMAIL_CONFIRMATION
 from idp.passwords import check_password
 from idp.provisioning.helpdesk import reset_account
 from tests.cli.harness import Cli, assert_one_line_failure
-from tests.oidc_client import OIDCClient, csrf_token
+from tests.oidc_client import OIDCClient
+from tests.parent import Page, Parent
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "export-ecole-exemple.csv"
 SHOW_KEYS = {"identifier", "status", "email", "email_verified", "locked_reason", "last_login_at"}
@@ -39,15 +40,10 @@ def _imported(cli: Cli) -> dict[str, str]:
     return {item["parent_ref"]: item["identifier"] for item in imported["accounts"]}
 
 
-def _sign_in(cli: Cli, identifier: str, password: str):
+def _sign_in(cli: Cli, identifier: str, password: str) -> Page:
+    """Sign in with a fresh browser on the provider the CLI set up; the page it lands on."""
     with cli.app() as app:
-        browser = app.test_client()
-        page = browser.get("/login")
-        form = {"identifier": identifier, "password": password}
-        answer = browser.post("/login", data=form | {"csrf_token": csrf_token(page.text)})
-        if answer.status_code != 302:
-            return answer
-        return browser.get(answer.location, follow_redirects=True)
+        return Parent(app.test_client()).sign_in(identifier, password, follow=True)
 
 
 def test_reset_gives_a_new_letter_whose_password_leads_to_activation(cli: Cli, tmp_path: Path):
