@@ -26,22 +26,20 @@ from sqlalchemy import func, select
 
 from idp.accounts import events
 from idp.extensions import db
-from idp.flows import mailed_links
 from idp.models import Account, AuditEvent, Flow
 from idp.models.accounts import PENDING_EMAIL, PROVISIONAL
 from idp.passwords import check_password
 from tests.conftest import Browser
 from tests.factories import Factory
 from tests.mailbox import links_in
-from tests.oidc_client import OIDCClient, csrf_token
+from tests.parent import Page, Parent, message_ids_in, parse
 
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 BIRTHDATE = "14/02/2016"  # Noé's, the first child of the factory's family
 ROUNDS = 4
 TIMEOUT = 10  # seconds: a request stuck longer than this is a failure, not a slow test
-CHECK_MAIL = "Consultez votre messagerie"
-ACTIVATED = "Votre compte est activé"
-USED = "Ce lien a déjà servi"
+ACTIVATED = "activation.confirmed"
+USED = "link.used"
 NEW_PASSWORD = "Trousse-Verte-88"
 
 
@@ -69,8 +67,13 @@ def signed_in(base_url: str, identifier: str, password: str) -> requests.Session
 
 def activation_token(browser: requests.Session, base_url: str) -> str:
     page = browser.get(f"{base_url}/activation", timeout=TIMEOUT)
-    assert page.status_code == 200 and "Activez votre compte" in page.text
+    assert page.status_code == 200 and parse(page.text).find_all("form", action="/activation")
     return CSRF.search(page.text).group(1)
+
+
+def check_mail(markup: str) -> bool:
+    """The "check your mail" page: it says where the mail went (or that it failed)."""
+    return any(i.startswith("activation.mail_") for i in message_ids_in(markup))
 
 
 def at_once(*calls: Callable[[], requests.Response]) -> list[requests.Response]:
@@ -155,7 +158,7 @@ def test_two_browsers_activating_one_account_at_once_apply_exactly_one(
         # Both browsers get an answer, and it is the "check your mail" page, never an error.
         for name, answer in answers.items():
             assert answer.status_code == 200, (round_, name, answer.status_code, answer.text)
-            assert CHECK_MAIL in answer.text, (round_, name)
+            assert check_mail(answer.text), (round_, name)
 
         # Exactly one submission was applied, whole: its email and its password together.
         account = fresh(account)
@@ -205,7 +208,7 @@ def pending_account_with_link(factory: Factory, url: str, mailbox, email: str):
         },
         timeout=TIMEOUT,
     )
-    assert answer.status_code == 200 and CHECK_MAIL in answer.text
+    assert answer.status_code == 200 and check_mail(answer.text)
     (link,) = links_in(mailbox.last_to(email))
     assert link.startswith(f"{url}/activation/confirm/")
     return account, browser, link
@@ -230,10 +233,10 @@ def test_two_clicks_on_the_link_at_once_activate_once(app, live_server, mailbox,
 
         for answer in answers:
             assert answer.status_code == 200, (round_, answer.status_code, answer.text)
-        texts = [answer.text for answer in answers]
-        assert sum(ACTIVATED in text for text in texts) >= 1, round_
-        for text in texts:
-            assert ACTIVATED in text or USED in text, (round_, text)
+        shown = [message_ids_in(answer.text) for answer in answers]
+        assert sum(ACTIVATED in ids for ids in shown) >= 1, round_
+        for ids in shown:
+            assert ACTIVATED in ids or USED in ids, (round_, ids)
 
         account = fresh(account)
         assert account.status == "active" and account.email_verified is True
@@ -247,18 +250,10 @@ def test_two_clicks_on_the_link_at_once_activate_once(app, live_server, mailbox,
 # --- c. no half-activated state after a failure ---------------------------------------------
 
 
-def submit_activation(browser, email: str, password: str = NEW_PASSWORD):
-    page = browser.get("/activation")
-    assert page.status_code == 200, page.status_code
-    return browser.post(
-        "/activation",
-        data={
-            "email": email,
-            "new_password": password,
-            "new_password_confirm": password,
-            "child_birthdate": BIRTHDATE,
-            "csrf_token": csrf_token(page.get_data(as_text=True)),
-        },
+def submit_activation(parent: Parent, email: str, password: str = NEW_PASSWORD) -> Page:
+    fields = {"new_password": password, "new_password_confirm": password}
+    return parent.submit(
+        "/activation", "/activation", email=email, child_birthdate=BIRTHDATE, **fields
     )
 
 
@@ -267,15 +262,12 @@ def test_mail_that_cannot_be_sent_leaves_a_consistent_pending_account(make_app):
     app.test_client_class = Browser
     with app.app_context():
         account, letter_password = Factory(app).account(status="provisional", email=None)
-        browser = app.test_client()
-        OIDCClient(browser, "", None, "").sign_in(account.identifier, letter_password)
+        parent = Parent(app.test_client()).signed_in_as(account, letter_password)
 
-        answer = submit_activation(browser, "anais@example.org")
-        page = answer.get_data(as_text=True)
+        answer = submit_activation(parent, "anais@example.org")
         assert answer.status_code == 503  # the mail server is away, the page says so
-        assert CHECK_MAIL in page
-        assert "n'a pas pu être envoyé" in page
-        assert "Renvoyer le message" in page and 'action="/activation/resend"' in page
+        assert answer.alert_ids == ["activation.mail_failed"]
+        assert answer.form("/activation/resend")
 
         # The submission holds whole: new password, address, and its link, waiting to be sent.
         account = fresh(account)
@@ -287,16 +279,13 @@ def test_mail_that_cannot_be_sent_leaves_a_consistent_pending_account(make_app):
         assert count(AuditEvent, account_id=account.id, event="activation_mail_sent") == 0
 
         # Signing in again with the new password leads to the "check your mail" page, resend.
-        other = app.test_client()
-        OIDCClient(other, "", None, "").sign_in(account.identifier, NEW_PASSWORD)
-        again = other.get("/activation").get_data(as_text=True)
-        assert CHECK_MAIL in again and "Renvoyer le message" in again
+        other = Parent(app.test_client()).signed_in_as(account, NEW_PASSWORD)
+        again = other.open("/activation")
+        assert check_mail(again.html) and again.form("/activation/resend")
 
         # Resending while the server is still away: one new link replaces the old, same state.
-        resend = browser.post(
-            "/activation/resend", data={"csrf_token": csrf_token(page)}, follow_redirects=False
-        )
-        assert resend.status_code == 503 and CHECK_MAIL in resend.get_data(as_text=True)
+        resend = parent.submit_on(answer, "/activation/resend")
+        assert resend.status_code == 503 and resend.alert_ids == ["activation.mail_failed"]
         assert count(Flow, account_id=account.id, state="sent") == 1
         assert count(Flow, account_id=account.id, state="cancelled") == 1
         assert fresh(account).status == PENDING_EMAIL
@@ -307,34 +296,32 @@ def test_after_a_failed_mail_a_later_visit_does_not_claim_a_mail_was_sent(make_a
     app.test_client_class = Browser
     with app.app_context():
         account, letter_password = Factory(app).account(status="provisional", email=None)
-        browser = app.test_client()
-        OIDCClient(browser, "", None, "").sign_in(account.identifier, letter_password)
-        assert submit_activation(browser, "anais@example.org").status_code == 503
+        parent = Parent(app.test_client()).signed_in_as(account, letter_password)
+        assert submit_activation(parent, "anais@example.org").status_code == 503
 
-        other = app.test_client()  # the parent comes back later, on another device
-        OIDCClient(other, "", None, "").sign_in(account.identifier, NEW_PASSWORD)
-        page = other.get("/activation").get_data(as_text=True)
-        assert "Renvoyer le message" in page
-        assert "vient d'être envoyé" not in page  # no mail ever went out: don't say it did
+        other = Parent(app.test_client())  # the parent comes back later, on another device
+        page = other.signed_in_as(account, NEW_PASSWORD).open("/activation")
+        assert page.form("/activation/resend")
+        assert "activation.mail_sent" not in page.message_ids  # no mail went out: don't say so
+        assert check_mail(page.html)
 
 
-def test_failure_inside_the_activation_transaction_writes_nothing(
-    app, browser, factory, mailbox, monkeypatch
-):
+def test_failure_inside_the_activation_transaction_writes_nothing(app, parent, factory, mailbox):
     app.config["PROPAGATE_EXCEPTIONS"] = False  # a real server's behaviour: a page, not a trace
     account, letter_password = factory.account(status="provisional", email=None)
     old_hash = account.password_hash
-    OIDCClient(browser, "", None, "").sign_in(account.identifier, letter_password)
+    parent.signed_in_as(account, letter_password)
 
-    def broken(*args, **kwargs):
+    def broken(event: events.Event) -> None:  # after the account's update, same transaction
         raise RuntimeError("link storage failed")
 
-    monkeypatch.setattr(mailed_links, "create", broken)
-    answer = submit_activation(browser, "anais@example.org")
-    page = answer.get_data(as_text=True)
-    assert answer.status_code == 500
-    assert "Erreur inattendue" in page and "Réessayez dans quelques minutes" in page
-    assert "RuntimeError" not in page and "Traceback" not in page
+    events.subscribe("account.activated", in_transaction=True)(broken)
+    try:
+        answer = submit_activation(parent, "anais@example.org")
+    finally:
+        events.unsubscribe("account.activated", broken)
+    assert answer.status_code == 500 and answer.message_ids == ["error.500"]
+    assert "RuntimeError" not in answer.html and "Traceback" not in answer.html
 
     # Nothing half-written: still provisional, the letter's password, no address, no link.
     account = fresh(account)
@@ -347,19 +334,20 @@ def test_failure_inside_the_activation_transaction_writes_nothing(
     assert mailbox.messages == []
 
     # Once the fault is gone, the same parent activates normally from the same browser.
-    monkeypatch.undo()
-    retry = submit_activation(browser, "anais@example.org")
-    assert retry.status_code == 200 and CHECK_MAIL in retry.get_data(as_text=True)
+    retry = submit_activation(parent, "anais@example.org")
+    assert retry.status_code == 200 and "activation.mail_sent" in retry.message_ids
     assert fresh(account).status == PENDING_EMAIL
 
 
-def test_failure_while_confirming_leaves_the_link_usable(app, browser, factory, mailbox):
+def test_failure_while_confirming_leaves_the_link_usable(
+    app, parent, make_parent, factory, mailbox
+):
     """The other half of "no half-activated state": the link spent but the account not active
     would strand the parent; a failure in the confirmation rolls back both."""
     app.config["PROPAGATE_EXCEPTIONS"] = False
     account, letter_password = factory.account(status="provisional", email=None)
-    OIDCClient(browser, "", None, "").sign_in(account.identifier, letter_password)
-    assert submit_activation(browser, "anais@example.org").status_code == 200
+    parent.signed_in_as(account, letter_password)
+    assert submit_activation(parent, "anais@example.org").status_code == 200
     (link,) = links_in(mailbox.last_to("anais@example.org"))
 
     def broken(change: str, account_id: int) -> None:  # after the link is spent, same transaction
@@ -367,26 +355,28 @@ def test_failure_while_confirming_leaves_the_link_usable(app, browser, factory, 
             raise RuntimeError("database failed")
 
     events.before_update.connect(broken)
-    phone = app.test_client()
+    phone = make_parent()
     try:
-        failed = phone.get(urlsplit(link).path)
+        failed = phone.open_link(urlsplit(link).path)
     finally:
         events.before_update.disconnect(broken)
-    assert failed.status_code == 500 and "Erreur inattendue" in failed.get_data(as_text=True)
+    assert failed.status_code == 500 and failed.message_ids == ["error.500"]
     account = fresh(account)
     assert account.status == PENDING_EMAIL and account.email_verified is False
     assert count(Flow, account_id=account.id, state="sent") == 1
 
-    again = phone.get(urlsplit(link).path)
-    assert again.status_code == 200 and ACTIVATED in again.get_data(as_text=True)
+    again = phone.open_link(urlsplit(link).path)
+    assert again.status_code == 200 and again.message_ids == [ACTIVATED]
     assert fresh(account).status == "active"
 
 
-def test_a_failing_subscriber_leaves_the_activation_applied(app, browser, factory, mailbox, caplog):
+def test_a_failing_subscriber_leaves_the_activation_applied(
+    parent, make_parent, factory, mailbox, caplog
+):
     """Subscribers run after the commit: one that fails is logged and undoes nothing."""
     account, letter_password = factory.account(status="provisional", email=None)
-    OIDCClient(browser, "", None, "").sign_in(account.identifier, letter_password)
-    assert submit_activation(browser, "anais@example.org").status_code == 200
+    parent.signed_in_as(account, letter_password)
+    assert submit_activation(parent, "anais@example.org").status_code == 200
     (link,) = links_in(mailbox.last_to("anais@example.org"))
 
     def failing(event: events.Event) -> None:
@@ -394,10 +384,10 @@ def test_a_failing_subscriber_leaves_the_activation_applied(app, browser, factor
 
     events.subscribe("account.confirmed")(failing)
     try:
-        answer = app.test_client().get(urlsplit(link).path)
+        answer = make_parent().open_link(urlsplit(link).path)
     finally:
         events.unsubscribe("account.confirmed", failing)
-    assert answer.status_code == 200 and ACTIVATED in answer.get_data(as_text=True)
+    assert answer.status_code == 200 and answer.message_ids == [ACTIVATED]
     assert fresh(account).status == "active"
     assert count(Flow, account_id=account.id, state="done") == 1
     assert "subscriber" in caplog.text and "account.confirmed failed" in caplog.text
