@@ -10,7 +10,6 @@ Pages are read with the standard library's HTML parser, into a small tree of `El
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -292,18 +291,8 @@ class Parent:
         """Type the identifier and password on the login page (`path` may carry `?next=…`);
         `environ_base` goes to the POST (`{"REMOTE_ADDR": …}`)."""
         page = self.open(path)
-        answer = self.submit_on(
-            page,
-            action="/login",
-            follow=follow,
-            environ_base=environ_base,
-            identifier=identifier,
-            password=password,
-        )
-        account = db.session.scalar(db.select(Account).filter_by(identifier=identifier))
-        if account is not None:
-            self.account_id = account.id
-        return answer
+        fields = {"identifier": identifier, "password": password}
+        return self.submit_on(page, "/login", None, follow, None, environ_base, **fields)
 
     def signed_in_as(self, account: Account, password: str) -> Parent:
         """Sign in and check it worked (the provider sends the parent on); returns self."""
@@ -313,7 +302,7 @@ class Parent:
         return self
 
     def events(self, account: Account | None = None) -> list[str]:
-        """The audit trail of the account (the one signed in by default), oldest first."""
+        """The audit trail of the account (the one of `signed_in_as` by default), oldest first."""
         account_id = account.id if account is not None else self.account_id
         assert account_id is not None, "no account: sign in first or name one"
         query = db.select(AuditEvent.event).filter_by(account_id=account_id).order_by(AuditEvent.id)
@@ -322,4 +311,4 @@ class Parent:
 
 def message_ids_in(markup: str) -> list[str]:
     """The `data-message-id`s of a piece of markup (a page read over real HTTP)."""
-    return re.findall(r'data-message-id="([^"]+)"', markup)
+    return [e["data-message-id"] for e in parse(markup).iter() if "data-message-id" in e.attrs]

@@ -63,7 +63,7 @@ def test_parent_activates_from_a_teleservice_and_lands_back_with_the_children(
     assert [child["given_name"] for child in claims["children"]] == ["Noé", "Inès"]
     assert claims["email"] == "anais@example.org" and claims["email_verified"] is True
 
-    events = parent.events()
+    events = parent.events(account)
     for step in ("login", "activation_submitted", "activation_mail_sent", "activation_confirmed"):
         assert step in events
 
