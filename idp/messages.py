@@ -113,6 +113,10 @@ CATALOGUE: dict[str, str | tuple[str, str]] = {
     "link.expired": N_("Ce lien a expiré."),
     "link.replaced": N_("Un lien plus récent vous a été envoyé : utilisez le dernier."),
     "link.used": N_("Ce lien a déjà servi."),
+    "link.cancelled": N_(
+        "Ce lien n'est plus valable : votre compte a changé depuis son envoi "
+        "(mot de passe ou adresse). Refaites la demande si besoin."
+    ),
 }
 
 

@@ -192,7 +192,7 @@ def test_a_password_change_cancels_a_pending_address_change(
     (link,) = links_in(mailbox.last_to(NEW_EMAIL))
     assert change_password(parent, password, NEW_PASSWORD).status_code == 302
     response = make_parent().open_link(urlsplit(link).path)
-    assert response.status_code == 400
+    assert response.status_code == 400 and response.alert_ids == ["link.cancelled"]
     db.session.refresh(account)
     assert account.email == "anais@example.org"
 

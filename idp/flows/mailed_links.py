@@ -25,19 +25,20 @@ from idp.passwords import secret_hash
 # Why a mailed link can't be used (the services' outcomes and the pages' messages alike).
 UNKNOWN = "unknown"
 EXPIRED = "expired"
-REPLACED = "replaced"
+REPLACED = "replaced"  # a newer link of the same kind was sent
+CANCELLED_BY_CHANGE = "cancelled"  # the account changed since (password, address, reset)
 USED = "used"
 
 
 def check(token: str, kind: str) -> tuple[Flow | None, str | None]:
-    """The link's flow and, when it can't be used, why (one of the four problems above)."""
+    """The link's flow and, when it can't be used, why (one of the problems above)."""
     flow = find(token, kind)
     if flow is None:
         return None, UNKNOWN
     if flow.state == DONE:
         return flow, USED
     if flow.state == CANCELLED:
-        return flow, REPLACED
+        return flow, REPLACED if _newer_sent(flow) else CANCELLED_BY_CHANGE
     if is_expired(flow):
         return flow, EXPIRED
     return flow, None
@@ -46,6 +47,22 @@ def check(token: str, kind: str) -> tuple[Flow | None, str | None]:
 def problem_message(problem: str) -> Message:
     """What the parent reads about a link that can't be used (`link.used`, …)."""
     return message(f"link.{problem}")
+
+
+def _newer_sent(flow: Flow) -> bool:
+    """Whether a link of the same kind went to the account after this one."""
+    return (
+        db.session.scalar(
+            select(Flow.id)
+            .where(
+                Flow.account_id == flow.account_id,
+                Flow.kind == flow.kind,
+                Flow.created_at > flow.created_at,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def lifetime(kind: str) -> int:

@@ -122,7 +122,7 @@ def _link(token: str) -> tuple[Flow | None, str | None]:
     if problem is not None:
         return flow, problem
     if flow.email != flow.account.email:  # sent to an address the account no longer has
-        return flow, mailed_links.REPLACED
+        return flow, mailed_links.CANCELLED_BY_CHANGE
     if not flow.account.is_active:
         return flow, UNAVAILABLE
     return flow, None
