@@ -47,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     sessions.init_app(app)
     init_oidc(app)
     _register_blueprints(app)
+    _register_outbox_handlers()
     return app
 
 
@@ -93,6 +94,12 @@ def _init_security_headers(app: Flask, talisman) -> None:
         session_cookie_http_only=True,
         session_cookie_samesite="Lax",
     )
+
+
+def _register_outbox_handlers() -> None:
+    """Import every module with an ``@outbox.handler``: any process (`serve`, `worker`) can
+    then deliver every kind of queued row."""
+    import idp.mail  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

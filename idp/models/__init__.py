@@ -5,6 +5,7 @@ from idp.models.audit import AuditEvent
 from idp.models.disclosures import Disclosure
 from idp.models.flows import Flow
 from idp.models.oauth import AuthorizationCode, Client, InitialAccessToken, Token
+from idp.models.outbox import OutboxItem
 from idp.models.sessions import Interaction, LoginSession
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "Interaction",
     "Link",
     "LoginSession",
+    "OutboxItem",
     "School",
     "Token",
 ]
