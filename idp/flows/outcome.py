@@ -17,7 +17,6 @@ from idp.models import Account
 class Result:
     outcome: str
     errors: dict[str, list[str]] = field(default_factory=dict)
-    mail_sent: bool = True  # the mail the step sends was handed to the SMTP server
     account: Account | None = None
 
 
