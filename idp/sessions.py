@@ -19,7 +19,8 @@ from idp.models.accounts import DISABLED, LOCKED
 from idp.models.base import random_id, utcnow
 from idp.passwords import secret_hash
 
-TOUCH_EVERY = timedelta(seconds=60)  # last_seen_at is written at most this often
+TOUCH_EVERY = timedelta(seconds=60)  # last_seen_at is written at most this often...
+TOUCH_SHARE = 10  # ...and at least ten times per idle timeout
 
 
 def init_app(app: Flask) -> None:
@@ -53,12 +54,22 @@ def sign_in(account: Account, user_agent: str = "", ip_address: str = "") -> Log
     return login_session
 
 
+def _touch_every() -> timedelta:
+    """How stale ``last_seen_at`` may be: a minute, or a tenth of a short idle timeout."""
+    idle = timedelta(seconds=current_app.config["SESSION_IDLE_TTL"])
+    return min(TOUCH_EVERY, idle / TOUCH_SHARE)
+
+
 def _expired(login_session: LoginSession, now: datetime) -> bool:
+    """Ended, locked, too old, or idle. ``last_seen_at`` lags the last request by up to
+    ``_touch_every()``, so idleness counts from that bound: a session used more often than
+    the idle timeout never idles out, whatever the timeout."""
     config = current_app.config
+    idle = timedelta(seconds=config["SESSION_IDLE_TTL"]) + _touch_every()
     return (
         login_session.ended_at is not None
         or login_session.account.status in (LOCKED, DISABLED)
-        or now - login_session.last_seen_at > timedelta(seconds=config["SESSION_IDLE_TTL"])
+        or now - login_session.last_seen_at > idle
         or now - login_session.auth_time > timedelta(seconds=config["SESSION_MAX_TTL"])
     )
 
@@ -74,7 +85,7 @@ def current_session() -> LoginSession | None:
         now = utcnow()
         if found is not None and not _expired(found, now):
             login_session = found
-            if now - found.last_seen_at > TOUCH_EVERY:
+            if now - found.last_seen_at >= _touch_every():
                 found.last_seen_at = now
                 db.session.commit()
     g.login_session = login_session

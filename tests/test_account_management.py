@@ -278,7 +278,7 @@ def test_sessions_are_listed_and_another_one_can_be_ended(app, make_parent, fact
     assert "session_ended" in phone.events()
 
 
-def test_signing_out_everywhere_ends_every_session_but_not_the_teleservices_tokens(
+def test_signing_out_everywhere_ends_every_session_and_the_tokens_issued_in_them(
     make_parent, rp: OIDCClient, parent: Parent, factory
 ):
     account, password = factory.account()
@@ -290,7 +290,9 @@ def test_signing_out_everywhere_ends_every_session_but_not_the_teleservices_toke
     assert response.message_ids == ["account.signed_out_everywhere"]
     assert parent.open("/compte").location.endswith("/login")
     assert other.open("/compte").location.endswith("/login")
-    assert rp.userinfo(tokens["access_token"]).status_code == 200  # revoked one by one instead
+    # Issued without offline_access: they end with their session (Back-Channel Logout §2.7).
+    assert rp.userinfo(tokens["access_token"]).status_code == 401
+    assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
     assert "signed_out_everywhere" in parent.events(account)
 
 

@@ -14,13 +14,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from idp.accounts import events
 from idp.extensions import db
 from idp.models import AuthorizationCode, Flow, LoginSession, Token
 from idp.models.base import utcnow
 from idp.models.flows import CANCELLED, SENT
+from idp.oidc.session_clients import clients_of  # the clients that got tokens in a session
 
 
 @dataclass(frozen=True)
@@ -83,19 +84,6 @@ def end_sessions(
         reason=reason,
     )
     return ended
-
-
-def clients_of(session_ids: list[str]) -> dict[str, list[str]]:
-    """The clients that received a code in each session, by session id."""
-    rows = db.session.execute(
-        select(AuthorizationCode.login_session_id, AuthorizationCode.client_id)
-        .where(AuthorizationCode.login_session_id.in_(session_ids))
-        .distinct()
-    )
-    found: dict[str, list[str]] = {}
-    for session_id, client_id in rows:
-        found.setdefault(session_id, []).append(client_id)
-    return {key: sorted(value) for key, value in found.items()}
 
 
 def revoke_tokens(condition: Any, now: int | None = None) -> int:

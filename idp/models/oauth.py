@@ -14,7 +14,7 @@ from authlib.integrations.sqla_oauth2 import (
     OAuth2TokenMixin,
 )
 from authlib.oauth2.rfc6749 import scope_to_list
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.extensions import db
@@ -52,9 +52,16 @@ class Client(db.Model, OAuth2ClientMixin):
         return bool(self.client_secret) and secret_matches(client_secret, self.client_secret)
 
     def get_allowed_scope(self, scope: str) -> str | None:
-        """Scopes are fixed at registration: asking for one more is `invalid_scope` (None)."""
-        requested = scope_to_list(scope) or []
+        """Scopes are fixed at registration: asking for one more is `invalid_scope` (None).
+
+        `offline_access` is the exception: a client not registered for it is not granted it
+        (OpenID Connect Core §11), and its tokens end with the sign-in session."""
         allowed = set(scope_to_list(self.scope) or [])
+        requested = [
+            name
+            for name in scope_to_list(scope) or []
+            if name != "offline_access" or name in allowed
+        ]
         if "openid" not in requested or not set(requested) <= allowed:
             return None
         return " ".join(dict.fromkeys(requested))
@@ -72,7 +79,7 @@ class AuthorizationCode(db.Model, OAuth2AuthorizationCodeMixin):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
-    login_session_id: Mapped[str | None] = mapped_column(String(32))
+    login_session_id: Mapped[str | None] = mapped_column(String(32), index=True)
     expires_at: Mapped[int] = mapped_column(Integer)
     used_at: Mapped[int | None] = mapped_column(Integer)
 
@@ -96,6 +103,10 @@ class Token(db.Model, OAuth2TokenMixin):
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
     family: Mapped[str] = mapped_column(String(40), index=True)
     refresh_expires_at: Mapped[int] = mapped_column(Integer, default=0)
+    # The sign-in session the grant was made in (what back-channel logout reports), and whether
+    # it holds `offline_access`: without it, the tokens end with that session (BCL 1.0 §2.7).
+    login_session_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    offline: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     account: Mapped[Account] = relationship()
 

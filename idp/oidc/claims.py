@@ -34,10 +34,22 @@ def parent_subject(account: Account, client: Client) -> str:
     return account.public_id
 
 
+def is_subject(sub: str, account: Account, client: Client) -> bool:
+    """Whether ``sub`` is the parent as this client sees them (an ID token hint's subject)."""
+    return hmac.compare_digest(sub.encode(), parent_subject(account, client).encode())
+
+
 def child_subject(child: Child, client: Client) -> str:
     if client.subject_type == PAIRWISE:
         return _pseudonym(client, "child", child.ref)
     return child.ref
+
+
+def session_id(login_session_id: str, client: Client) -> str:
+    """The `sid` a client sees for a sign-in session (OpenID Connect Back-Channel Logout 1.0
+    §2.1): a per-client pseudonym, so that two clients can't correlate a parent by session and
+    the session's own key never leaves the provider."""
+    return _pseudonym(client, "session", login_session_id)
 
 
 def openid(account: Account, client: Client) -> dict[str, Any]:

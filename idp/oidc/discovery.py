@@ -15,6 +15,7 @@ CLAIMS = [
     "iat",
     "auth_time",
     "nonce",
+    "sid",
     "given_name",
     "family_name",
     "name",
@@ -63,6 +64,9 @@ def _build() -> dict:
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
         "ui_locales_supported": ["fr", "en"],
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": False,
     }
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants, scope_to_list
 from authlib.oauth2.rfc6749.grants.base import AuthorizationEndpointMixin
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode as _OpenIDCode
 from flask import current_app
+from sqlalchemy import select
 
 from idp.extensions import db
 from idp.models import Account, AuthorizationCode, Client, LoginSession, Token
@@ -30,14 +31,30 @@ class Subject:
 
     account: Account
     client: Client
+    login_session_id: str | None = None  # the sign-in session the grant was made in
+    offline: bool = False  # the grant holds `offline_access`: it outlives that session
 
     def get_user_id(self) -> int:
         return self.account.id
 
 
-def _subject(account: Account, client: Client) -> Subject | None:
+def _subject(account: Account, client: Client, source: AuthorizationCode | Token) -> Subject | None:
     """Only an active account receives tokens (docs/contract.md §3; activation comes first)."""
-    return Subject(account, client) if account.is_active else None
+    if not account.is_active:
+        return None
+    offline = "offline_access" in (scope_to_list(source.get_scope()) or [])
+    return Subject(account, client, source.login_session_id, offline)
+
+
+def _session_ended(source: AuthorizationCode | Token) -> bool:
+    """Whether the sign-in session the grant was made in has ended (Back-Channel Logout 1.0
+    §2.7: what it issued without `offline_access` ends with it)."""
+    if not source.login_session_id:
+        return False
+    ended_at = db.session.scalar(
+        select(LoginSession.ended_at).where(LoginSession.id == source.login_session_id)
+    )
+    return ended_at is not None
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -84,7 +101,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """Kept, marked used by query_authorization_code, so that a replay is recognised."""
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> Subject | None:
-        return _subject(authorization_code.account, self.request.client)
+        if _session_ended(authorization_code):  # signed out between the code and its exchange
+            return None
+        return _subject(authorization_code.account, self.request.client, authorization_code)
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
@@ -99,9 +118,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return tokens.claim_refresh_token(refresh_token, self.request.client.client_id)
 
     def authenticate_user(self, refresh_token: Token) -> Subject:
-        subject = _subject(refresh_token.account, self.request.client)
+        subject = _subject(refresh_token.account, self.request.client, refresh_token)
         if subject is None:  # RFC 6749 §5.2: the grant no longer holds
             raise InvalidGrantError("The account is not active.")
+        if not subject.offline and _session_ended(refresh_token):
+            raise InvalidGrantError("The sign-in session has ended.")
         return subject
 
     def revoke_old_credential(self, refresh_token: Token) -> None:
@@ -155,4 +176,7 @@ class OpenIDCode(_OpenIDCode):
         }
 
     def generate_user_info(self, user: Subject, scope: str):
-        return claims.user_info(user.account, user.client, scope)
+        info = claims.user_info(user.account, user.client, scope)
+        if user.login_session_id:  # Back-Channel Logout 1.0 §2.4: `sid` in the ID token
+            info["sid"] = claims.session_id(user.login_session_id, user.client)
+        return info

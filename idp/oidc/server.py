@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector, current_token
 from authlib.oauth2 import OAuth2Request
-from authlib.oauth2.rfc6749 import UnsupportedResponseTypeError
+from authlib.oauth2.rfc6749 import InvalidRequestError, UnsupportedResponseTypeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
@@ -17,7 +17,7 @@ from werkzeug.local import LocalProxy
 from idp import sessions
 from idp.extensions import db
 from idp.models import Client, Token
-from idp.oidc import claims, tokens
+from idp.oidc import claims, hints, tokens
 from idp.oidc.grants import (
     AuthorizationCodeGrant,
     OpenIDCode,
@@ -26,7 +26,7 @@ from idp.oidc.grants import (
 )
 from idp.oidc.keys import DEFAULT_ALG, KeyStore
 
-SCOPES = ["openid", "profile", "email", "children"]
+SCOPES = ["openid", "profile", "email", "children", "offline_access"]
 
 
 def query_client(client_id: str) -> Client | None:
@@ -35,7 +35,7 @@ def query_client(client_id: str) -> Client | None:
 
 def save_token(token: dict, request) -> None:
     source = request.authorization_code or request.refresh_token
-    tokens.save_token(token, request.client.client_id, request.user.account.id, source.family)
+    tokens.save_token(token, request.client.client_id, request.user, source.family)
 
 
 class BearerTokenValidator(_BearerTokenValidator):
@@ -79,6 +79,13 @@ class EndSessionEndpoint(_EndSessionEndpoint):
 
     def get_server_jwks(self) -> dict:
         return current_app.extensions["idp_keys"].public_jwks()
+
+    def _validate_id_token_hint(self, id_token_hint: str) -> dict:
+        """§2: our own ID token, checked as at /authorize (iss, our keys and algorithms)."""
+        try:
+            return hints.verify_id_token_hint(id_token_hint)
+        except hints.InvalidHint as error:
+            raise InvalidRequestError(f"Invalid 'id_token_hint': {error}.") from None
 
     def end_session(self, end_session_request) -> None:
         sessions.sign_out()
@@ -124,6 +131,8 @@ require_oauth: ResourceProtector = LocalProxy(_protector)  # type: ignore[assign
 
 
 def init_oidc(app: Flask) -> None:
+    from idp.oidc import session_clients  # noqa: F401 (connects its subscribers)
+
     ttl = app.config["ACCESS_TOKEN_TTL"]
     app.config.update(
         OAUTH2_SCOPES_SUPPORTED=SCOPES,

@@ -61,11 +61,14 @@ def claim_refresh_token(refresh_token: str, client_id: str) -> Token | None:
     return item
 
 
-def save_token(token: dict, client_id: str, account_id: int, family: str) -> Token:
+def save_token(token: dict, client_id: str, subject, family: str) -> Token:
+    """Store a token response for ``subject`` (a grants.Subject: account, sign-in session)."""
     refresh = token.get("refresh_token")
     item = Token(
         client_id=client_id,
-        account_id=account_id,
+        account_id=subject.account.id,
+        login_session_id=subject.login_session_id,
+        offline=subject.offline,
         family=family,
         token_type=token["token_type"],
         access_token=secret_hash(token["access_token"]),
@@ -77,7 +80,7 @@ def save_token(token: dict, client_id: str, account_id: int, family: str) -> Tok
         expires_in=token["expires_in"],
     )
     db.session.add(item)
-    disclosures.record(account_id, client_id, item.scope)
+    disclosures.record(subject.account.id, client_id, item.scope)
     db.session.commit()
     return item
 

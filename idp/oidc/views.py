@@ -25,8 +25,8 @@ from wtforms import ValidationError
 from idp import audit, sessions
 from idp.extensions import csrf
 from idp.messages import message
+from idp.oidc import claims, hints, interactions, logout, policy
 from idp.oidc import discovery as discovery_document
-from idp.oidc import interactions, policy
 from idp.oidc.server import authorization
 
 bp = Blueprint("oidc", __name__)
@@ -92,6 +92,7 @@ def _authorize(request: OAuth2Request, waiting_since=None) -> Response:
                 raise OAuth2Error(
                     error=f"{unsupported}_not_supported", redirect_uri=grant.redirect_uri
                 )
+        _check_id_token_hint(params, grant, login_session)
         try:
             requirement = policy.first_unmet(params, login_session, waiting_since)
         except ValueError:
@@ -111,6 +112,28 @@ def _authorize(request: OAuth2Request, waiting_since=None) -> Response:
     if response.status_code == 302 and "code=" in response.location:
         audit.record("code_issued", account=login_session.account, client=grant.client)
     return response
+
+
+def _check_id_token_hint(params, grant, login_session) -> None:
+    """OIDC Core §3.1.2.1: a hint must be our ID token for this client (else
+    `invalid_request`); it must name the signed-in parent (else `login_required`)."""
+    hint = params.get("id_token_hint")
+    if hint is None:
+        return
+    try:
+        hinted = hints.verify_id_token_hint(hint, grant.client.client_id)
+    except hints.InvalidHint:
+        raise InvalidRequestError(
+            "Invalid 'id_token_hint'.", redirect_uri=grant.redirect_uri
+        ) from None
+    if login_session is not None and not claims.is_subject(
+        hinted["sub"], login_session.account, grant.client
+    ):
+        raise OAuth2Error(
+            error="login_required",
+            description="The 'id_token_hint' names another user.",
+            redirect_uri=grant.redirect_uri,
+        )
 
 
 def _wait_for(requirement: policy.Requirement, request: OAuth2Request, client_id: str):
@@ -173,18 +196,37 @@ def revoke() -> Response:
 @bp.route("/logout", methods=["GET", "POST"])
 @csrf.exempt
 def end_session() -> Response:
-    """RP-Initiated Logout 1.0: without a valid id_token_hint, the parent confirms first."""
+    """RP-Initiated Logout 1.0: the parent confirms, on a page naming the teleservices that
+    will be signed out, unless the teleservice sent a valid id_token_hint for the signed-in
+    parent and a registered post_logout_redirect_uri (§2, §6)."""
     try:
         end_request = authorization.validate_endpoint_request("end_session")
     except OAuth2Error as error:
         return _error_page(message("oidc.invalid_logout"), detail=error.error)
-    if end_request.needs_confirmation and not _confirmed():
-        return Response(render_template("oidc/logout_confirm.html"), status=200)
-    account = sessions.current_account()
+    login_session = sessions.current_session()
+    if login_session is not None and not _silent(end_request, login_session) and not _confirmed():
+        names = logout.client_names(login_session)
+        page = render_template(
+            "oidc/logout_confirm.html", teleservices=names, params=logout.passed_on(end_request)
+        )
+        return Response(page, status=200)
+    account = login_session.account if login_session is not None else None
     response = authorization.create_endpoint_response("end_session", end_request)
     if account is not None:
         audit.record("signed_out", account=account, client=end_request.client)
     return response or Response(render_template("oidc/logged_out.html"))
+
+
+def _silent(end_request, login_session) -> bool:
+    """No confirmation: a valid hint for this parent and a registered redirect URI."""
+    hinted = end_request.id_token_claims
+    client = end_request.client
+    return bool(
+        hinted
+        and client is not None
+        and end_request.redirect_uri
+        and claims.is_subject(hinted["sub"], login_session.account, client)
+    )
 
 
 def _confirmed() -> bool:
