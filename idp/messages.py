@@ -117,6 +117,11 @@ CATALOGUE: dict[str, str | tuple[str, str]] = {
         "Ce lien n'est plus valable : votre compte a changé depuis son envoi "
         "(mot de passe ou adresse). Refaites la demande si besoin."
     ),
+    # Portal and logout
+    "portal.no_teleservice": N_("Aucun téléservice n'est proposé pour %(name)s pour le moment."),
+    "portal.no_child": N_("Aucun enfant n'est rattaché à ce compte. Adressez-vous à l'école."),
+    "logout.teleservices": N_("Vous serez aussi déconnecté de ces téléservices :"),
+    "logout.no_teleservice": N_("Vous n'êtes connecté à aucun téléservice avec ce compte."),
 }
 
 

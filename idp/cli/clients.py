@@ -38,7 +38,10 @@ def _text(info: dict) -> str:
 @click.option(
     "--subject-type", type=click.Choice(["public", "pairwise"]), default="public", show_default=True
 )
-@click.option("--initiate-login-uri")
+@click.option("--initiate-login-uri", help="Third-party-initiated login: offered on the portal.")
+@click.option("--child-page-uri", help='A child\'s page, "https://…/{child}".')
+@click.option("--school", "schools", multiple=True, help="Only for children of this UAI.")
+@click.option("--description", help="What the portal says of the teleservice.")
 @click.option("--backchannel-logout-uri")
 @click.option("--id-token-alg", type=click.Choice(["RS256", "ES256"]), help="Default RS256.")
 @json_option
@@ -52,6 +55,9 @@ def add(
     auth_method: str,
     subject_type: str,
     initiate_login_uri: str | None,
+    child_page_uri: str | None,
+    schools: tuple[str, ...],
+    description: str | None,
     backchannel_logout_uri: str | None,
     id_token_alg: str | None,
     as_json: bool,
@@ -67,6 +73,9 @@ def add(
         initiate_login_uri=initiate_login_uri,
         backchannel_logout_uri=backchannel_logout_uri,
         id_token_signed_response_alg=id_token_alg,
+        schools=list(schools),
+        description=description,
+        child_page_uri=child_page_uri,
     )
     info = registry.describe_client(client, secret)
     emit(as_json, info, _text(info))

@@ -45,6 +45,14 @@ class Client(db.Model, OAuth2ClientMixin):
         return self.client_metadata.get("subject_type", PUBLIC)
 
     @property
+    def schools(self) -> list[str]:
+        """The UAIs the teleservice is limited to; empty: every school."""
+        return list(self.client_metadata.get("schools") or [])
+
+    def serves(self, school_uai: str) -> bool:
+        return not self.schools or school_uai in self.schools
+
+    @property
     def is_public(self) -> bool:
         return self.token_endpoint_auth_method == "none"  # noqa: S105 (a method name)
 

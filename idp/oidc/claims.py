@@ -79,6 +79,7 @@ def children(account: Account, client: Client) -> dict[str, Any]:
                 "class_level": child.class_level,
             }
             for child in account.children
+            if client.serves(child.school_uai)  # a school's service learns of no sibling elsewhere
         ]
     }
 

@@ -7,6 +7,7 @@ the RFC 7591 §3.2.2 code. Fields this provider does not use are ignored (RFC 75
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +24,9 @@ RESPONSE_TYPES = ("code",)
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 DEFAULT_SCOPE = "openid profile email children"
 MAX_NAME_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 300
+CHILD_PLACEHOLDER = "{child}"
+UAI = re.compile(r"^\d{7}[A-Z]$")  # a school's national identifier: 7 digits and a letter
 
 
 class MetadataError(ClientError):
@@ -134,6 +138,46 @@ def _name(raw: Mapping[str, Any], redirect_uris: list[str]) -> str:
     return name.strip()
 
 
+def _schools(raw: Mapping[str, Any]) -> list[str]:
+    """The UAIs a teleservice is limited to (none: every school), upper-cased, each once."""
+    schools = [uai.strip().upper() for uai in _strings(raw, "schools") or []]
+    bad = [uai for uai in schools if not UAI.match(uai)]
+    if bad:
+        raise MetadataError(f"schools {bad!r}: UAI (7 digits and a letter) expected")
+    return list(dict.fromkeys(schools))
+
+
+def _description(raw: Mapping[str, Any]) -> str | None:
+    description = _text(raw, "description")
+    if description is None or not description.strip():
+        return None
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise MetadataError(f"description: at most {MAX_DESCRIPTION_LENGTH} characters")
+    return " ".join(description.split())
+
+
+def _child_page_uri(raw: Mapping[str, Any]) -> str | None:
+    """Where the portal sends a parent for one child: a URL with ``{child}`` in it, replaced
+    by the child's `sub` as the client sees it."""
+    uri = _text(raw, "child_page_uri")
+    if not uri:
+        return None
+    if uri.count(CHILD_PLACEHOLDER) != 1:
+        raise MetadataError(f"child page URI {uri!r}: {CHILD_PLACEHOLDER} expected once")
+    check_uri(uri.replace(CHILD_PLACEHOLDER, "child"), "child page URI")
+    return uri
+
+
+def _portal_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """How the portal offers the teleservice (contract §2, §4); only the fields given."""
+    fields: dict[str, Any] = {
+        "schools": _schools(raw),
+        "description": _description(raw),
+        "child_page_uri": _child_page_uri(raw),
+    }
+    return {key: value for key, value in fields.items() if value}
+
+
 def validate_metadata(raw: Any) -> dict[str, Any]:
     """Check a client's metadata strictly and return it as stored (RFC 7591 §2, §3.2.2)."""
     if not isinstance(raw, Mapping):
@@ -162,6 +206,7 @@ def validate_metadata(raw: Any) -> dict[str, Any]:
         uri = _text(raw, key)
         if uri:
             metadata[key] = check_uri(uri, key.replace("_", " "))
+    metadata.update(_portal_fields(raw))
     if _text(raw, "id_token_signed_response_alg") is not None:
         metadata["id_token_signed_response_alg"] = _choice(
             raw, "id_token_signed_response_alg", tuple(ALGORITHMS), ""

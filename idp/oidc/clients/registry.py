@@ -31,6 +31,9 @@ def register_client(
     backchannel_logout_uri: str | None = None,
     id_token_signed_response_alg: str | None = None,
     client_id: str | None = None,
+    schools: list[str] | None = None,
+    description: str | None = None,
+    child_page_uri: str | None = None,
 ) -> tuple[Client, str | None]:
     """Register a teleservice; returns it and its secret (None for a public client), shown once."""
     metadata = validate_metadata(
@@ -44,6 +47,9 @@ def register_client(
             "initiate_login_uri": initiate_login_uri,
             "backchannel_logout_uri": backchannel_logout_uri,
             "id_token_signed_response_alg": id_token_signed_response_alg,
+            "schools": list(schools or []),
+            "description": description,
+            "child_page_uri": child_page_uri,
         }
     )
     client, secret = add_client(metadata, client_id)
