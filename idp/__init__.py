@@ -100,6 +100,7 @@ def _register_outbox_handlers() -> None:
     """Import every module with an ``@outbox.handler``: any process (`serve`, `worker`) can
     then deliver every kind of queued row."""
     import idp.mail  # noqa: F401
+    import idp.oidc.backchannel  # noqa: F401 (also queues logout tokens when sessions end)
 
 
 def _register_blueprints(app: Flask) -> None:
