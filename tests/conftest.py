@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
+from clients.canteen import create_app as create_canteen
 from clients.lsu import create_app as create_lsu
 from idp import ROOT, bootstrap, create_app, outbox
 from idp.extensions import db
@@ -206,26 +207,60 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture
-def lsu_server(app, live_server):
-    """The demo LSU teleservice on its own port, registered with the live provider."""
+def serve_teleservice(app, live_server, create, prefix: str, **registration):
+    """A demo teleservice on its own port, registered with the live provider as `idp demo`
+    registers it: portal tile, child page, RP-initiated and back-channel logout."""
     server = make_server("127.0.0.1", 0, None, threaded=True)
-    lsu_url = f"http://127.0.0.1:{server.port}"
+    url = f"http://127.0.0.1:{server.port}"
     client, secret = Factory(app).client(
-        name="Livret scolaire unique (démonstration)",
-        redirect_uris=[f"{lsu_url}/callback"],
-        post_logout_redirect_uris=[f"{lsu_url}/"],
+        redirect_uris=[f"{url}/callback"],
+        post_logout_redirect_uris=[f"{url}/"],
+        initiate_login_uri=f"{url}/login",
+        child_page_uri=f"{url}/enfant/{{child}}",
+        backchannel_logout_uri=f"{url}/backchannel-logout",
+        **registration,
     )
-    server.app = create_lsu(
+    server.app = create(
         {
-            "LSU_ISSUER": live_server.url,
-            "LSU_CLIENT_ID": client.client_id,
-            "LSU_CLIENT_SECRET": secret,
-            "LSU_PUBLIC_URL": lsu_url,
+            f"{prefix}_ISSUER": live_server.url,
+            f"{prefix}_CLIENT_ID": client.client_id,
+            f"{prefix}_CLIENT_SECRET": secret,
+            f"{prefix}_PUBLIC_URL": url,
         }
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield lsu_url
+    return url, server, thread
+
+
+@pytest.fixture
+def lsu_server(app, live_server):
+    """The demo LSU teleservice on its own port, registered with the live provider."""
+    url, server, thread = serve_teleservice(
+        app, live_server, create_lsu, "LSU", name="Livret scolaire unique (démonstration)"
+    )
+    yield url
+    server.shutdown()
+    thread.join()
+
+
+CANTEEN_SCHOOL = "0751234J"
+
+
+@pytest.fixture
+def canteen_server(app, live_server):
+    """The demo canteen: pairwise, limited to one school, on its own port."""
+    url, server, thread = serve_teleservice(
+        app,
+        live_server,
+        create_canteen,
+        "CANTEEN",
+        name="Cantine scolaire (démonstration)",
+        scope="openid profile children",
+        subject_type="pairwise",
+        schools=[CANTEEN_SCHOOL],
+        description="Le solde et les menus de la cantine.",
+    )
+    yield url
     server.shutdown()
     thread.join()

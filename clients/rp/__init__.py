@@ -1,0 +1,8 @@
+"""What the demo teleservices share: configuration, OpenID Connect sign-in and sign-out
+(RP-initiated and back-channel logout), and error pages. It imports nothing from ``idp/``."""
+
+from .app import build_app
+from .auth import current_user, signed_in
+from .config import ConfigError, Settings, load_settings
+
+__all__ = ["ConfigError", "Settings", "build_app", "current_user", "load_settings", "signed_in"]
