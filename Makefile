@@ -1,4 +1,5 @@
-# Two commands: `make run` (demo provider on :5000, demo LSU teleservice on :5001) and `make test`.
+# Two commands: `make run` (demo provider on :5000, demo LSU on :5001, demo canteen on :5002)
+# and `make test`.
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
@@ -24,10 +25,12 @@ messages: $(STAMP)
 	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i idp/translations/messages.pot -d idp/translations
 
 run: install
-	$(BIN)/idp demo --lsu-client-file instance/lsu-client.json
-	@echo "Provider: http://127.0.0.1:5000   LSU demo: http://127.0.0.1:5001   (Ctrl-C stops both)"
+	@$(BIN)/idp demo --lsu-client-file instance/lsu-client.json \
+		--canteen-client-file instance/canteen-client.json
+	@echo "(Ctrl-C stops all three)"
 	@trap 'kill 0' INT TERM EXIT; \
 		LSU_CLIENT_FILE=instance/lsu-client.json $(BIN)/python -m clients.lsu & \
+		CANTEEN_CLIENT_FILE=instance/canteen-client.json $(BIN)/python -m clients.canteen & \
 		$(BIN)/idp serve --port 5000
 
 # The whole suite on SQLite; again on PostgreSQL when IDP_TEST_DATABASE_URL is set (CI sets it).

@@ -11,6 +11,7 @@ from typing import Any
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, render_template
 from werkzeug.exceptions import HTTPException
+from werkzeug.serving import make_server
 
 from . import auth
 from .config import ConfigError, Settings
@@ -94,4 +95,5 @@ def serve(name: str, prefix: str, default_port: str, create: Callable[[], Flask]
     port_text = os.environ.get(f"{prefix}_PORT", default_port)
     if not port_text.isdigit():
         sys.exit(f"{name}: configuration error: {prefix}_PORT must be a port number")
-    app.run(host=host, port=int(port_text))
+    # No start-up banner: `make run` prints the three addresses once, itself.
+    make_server(host, int(port_text), app, threaded=True).serve_forever()

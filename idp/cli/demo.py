@@ -24,6 +24,7 @@ from idp.passwords import hash_password
 from idp.provisioning import accounts
 
 SCHOOL = ("0751234J", "École élémentaire Jules-Ferry")
+COLLEGE = ("0759876K", "Collège Victor-Hugo")
 FAMILIES = [
     {
         "identifier": "a.lefevre10",
@@ -35,6 +36,7 @@ FAMILIES = [
         "children": [
             ("E1001", "Noé", "Lefèvre", date(2016, 2, 14), "CE2"),
             ("E1002", "Inès", "Lefèvre", date(2018, 9, 3), "CP"),
+            ("E2003", "Léo", "Lefèvre", date(2013, 5, 21), "6e", COLLEGE),
         ],
     },
     {
@@ -48,6 +50,7 @@ FAMILIES = [
     },
 ]
 LSU_CLIENT_ID = "lsu-demo"
+CANTEEN_CLIENT_ID = "canteen-demo"
 
 
 def _seed_family(family: dict) -> Account:
@@ -58,8 +61,9 @@ def _seed_family(family: dict) -> Account:
         account = db.session.scalar(select(Account).filter_by(parent_ref=family["parent_ref"]))
     if account is None:
         specs = [
-            accounts.ChildSpec(given, fam, born, SCHOOL[0], level, SCHOOL[1], ref)
-            for ref, given, fam, born, level in family["children"]
+            accounts.ChildSpec(given, fam, born, school[0], level, school[1], ref)
+            for ref, given, fam, born, level, *other in family["children"]
+            for school in [other[0] if other else SCHOOL]
         ]
         existing = [ref for ref, *_ in family["children"] if accounts.find_child(ref)]
         if existing:
@@ -78,48 +82,93 @@ def _seed_family(family: dict) -> Account:
     return account
 
 
-def _register_lsu(public_url: str) -> tuple[Client, str]:
-    existing = db.session.scalar(select(Client).filter_by(client_id=LSU_CLIENT_ID))
-    if existing is not None:
-        registry.remove_client(LSU_CLIENT_ID)
+def _register(client_id: str, name: str, public_url: str, **options) -> tuple[Client, str]:
+    """The demo teleservice as `make run` serves it: on the portal, with a page per child,
+    RP-initiated and back-channel logout."""
+    if db.session.scalar(select(Client).filter_by(client_id=client_id)) is not None:
+        registry.remove_client(client_id)
     client, secret = registry.register_client(
-        "Livret scolaire unique (démonstration)",
+        name,
         [f"{public_url}/callback"],
         post_logout_redirect_uris=[f"{public_url}/"],
         initiate_login_uri=f"{public_url}/login",
-        client_id=LSU_CLIENT_ID,
+        child_page_uri=f"{public_url}/enfant/{{child}}",
+        backchannel_logout_uri=f"{public_url}/backchannel-logout",
+        client_id=client_id,
+        **options,
     )
     return client, secret
+
+
+def _register_lsu(public_url: str) -> tuple[Client, str]:
+    return _register(
+        LSU_CLIENT_ID,
+        "Livret scolaire unique (démonstration)",
+        public_url,
+        description="Les bilans périodiques et les appréciations des enseignants.",
+    )
+
+
+def _register_canteen(public_url: str) -> tuple[Client, str]:
+    """Pairwise and limited to the école: the collégien's section does not offer it."""
+    return _register(
+        CANTEEN_CLIENT_ID,
+        "Cantine scolaire (démonstration)",
+        public_url,
+        scope="openid profile children",
+        subject_type="pairwise",
+        schools=[SCHOOL[0]],
+        description="Le solde du compte cantine et les menus de la semaine.",
+    )
+
+
+def _write_client_file(path_text: str | None, client: Client, secret: str) -> None:
+    if not path_text:
+        return
+    path = Path(path_text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        json.dump({"client_id": client.client_id, "client_secret": secret}, file)
 
 
 @click.command("demo")
 @click.option("--lsu-url", default="http://127.0.0.1:5001", show_default=True)
 @click.option("--lsu-client-file", type=click.Path(dir_okay=False), help="Write LSU credentials.")
+@click.option("--canteen-url", default="http://127.0.0.1:5002", show_default=True)
+@click.option("--canteen-client-file", type=click.Path(dir_okay=False), help="Its credentials.")
 @json_option
 @with_app
-def demo(app: Flask, lsu_url: str, lsu_client_file: str | None, as_json: bool) -> None:
-    """init, then a demo school, families and the LSU teleservice; prints their credentials."""
+def demo(
+    app: Flask,
+    lsu_url: str,
+    lsu_client_file: str | None,
+    canteen_url: str,
+    canteen_client_file: str | None,
+    as_json: bool,
+) -> None:
+    """init, then a demo school, families and two teleservices; prints their credentials."""
     bootstrap.upgrade_schema()
     bootstrap.ensure_signing_keys(app)
     families = [_seed_family(family) for family in FAMILIES]
-    client, secret = _register_lsu(lsu_url.rstrip("/"))
-    lsu = {"client_id": client.client_id, "client_secret": secret, "url": lsu_url}
-    if lsu_client_file:
-        path = Path(lsu_client_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as file:
-            json.dump({"client_id": client.client_id, "client_secret": secret}, file)
+    teleservices = {}
+    for key, url, register, path in (
+        ("lsu", lsu_url, _register_lsu, lsu_client_file),
+        ("canteen", canteen_url, _register_canteen, canteen_client_file),
+    ):
+        client, secret = register(url.rstrip("/"))
+        _write_client_file(path, client, secret)
+        teleservices[key] = {"client_id": client.client_id, "client_secret": secret, "url": url}
     document = {
         "issuer": app.config["ISSUER"],
-        "lsu": lsu,
+        **teleservices,
         "families": [
             {"identifier": a.identifier, "password": f["password"], "status": a.status}
             for a, f in zip(families, FAMILIES, strict=True)
         ],
     }
     text = "\n".join(
-        [f"Provider: {app.config['ISSUER']}   LSU demo: {lsu_url}"]
+        [f"Provider: {app.config['ISSUER']}   LSU demo: {lsu_url}   Canteen demo: {canteen_url}"]
         + [
             f"  {a.identifier} / {f['password']}  ({a.status}: {a.name}, "
             f"{', '.join(c.given_name for c in a.children)})"

@@ -73,10 +73,12 @@ def test_demo_prints_one_document_and_running_it_again_duplicates_nothing(fresh:
     for document in (first, second):
         assert document["lsu"]["client_id"] == "lsu-demo"
         assert [f["identifier"] for f in document["families"]] == ["a.lefevre10", "m.dupont20"]
-    assert [c["client_id"] for c in fresh.json("clients", "list")] == ["lsu-demo"]
+    listed = fresh.json("clients", "list")
+    assert [c["client_id"] for c in listed] == ["lsu-demo", "canteen-demo"]
+    assert listed[1]["schools"] == ["0751234J"] and listed[1]["subject_type"] == "pairwise"
     assert fresh.count(Account) == 2
-    assert fresh.count(Child) == 3
-    assert fresh.count(School) == 1
+    assert fresh.count(Child) == 4
+    assert fresh.count(School) == 2
     with fresh.app():
         lsu = Client.query.filter_by(client_id="lsu-demo").one()
         assert lsu.check_client_secret(second["lsu"]["client_secret"])
