@@ -1,7 +1,7 @@
 """sessions and clients: the session a token was issued in, and whether it is offline
 
 Revision ID: 0009_sessions_clients
-Revises: 0004
+Revises: 0012_outbox
 Create Date: 2026-11-30 17:50:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_sessions_clients"
-down_revision = "0004"
+down_revision = "0012_outbox"
 branch_labels = None
 depends_on = None
 
