@@ -115,7 +115,10 @@ def deliver(payload: dict[str, Any]) -> None:
 
 
 def _audit(client: Client, payload: dict[str, Any], name: str, **details: Any) -> None:
-    account = None
-    if payload.get("account_id"):
-        account = db.session.get(Account, payload["account_id"])
-    audit.record(name, account=account, client=client, reason=payload.get("reason"), **details)
+    audit.record(
+        name,
+        client=client,
+        account_id=payload.get("account_id"),
+        reason=payload.get("reason"),
+        **details,
+    )
