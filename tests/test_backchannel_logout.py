@@ -18,15 +18,20 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from idp import outbox
+from idp.accounts import events, lifecycle
 from idp.extensions import db
 from idp.models import AuditEvent
+from idp.models.accounts import ACTIVE
 from idp.models.outbox import PENDING, OutboxItem
+from idp.passwords import hash_password
+from idp.provisioning import helpdesk
 from tests.conftest import Browser
 from tests.factories import Factory
-from tests.oidc_client import OIDCClient
+from tests.oidc_client import OIDCClient, csrf_token
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 POST_LOGOUT = "https://lsu.example.org/"
+CALLBACK = "https://lsu.example.org/callback"  # the factory's redirect URI
 
 
 class Teleservice:
@@ -184,3 +189,27 @@ def test_the_delivery_survives_a_restart_of_the_provider(make_app, mailbox, tele
         assert outbox.deliver_due() == 1
     (token,) = teleservice.received
     assert verified(rp, token)[1]["aud"] == client_id
+
+
+def test_every_way_a_session_ends_tells_the_teleservice(new_rp, factory, teleservice, app):
+    """Not only a logout: "Se déconnecter partout", the help desk's reset, a lock."""
+    canteen = with_backchannel(new_rp, teleservice)
+    account, password = factory.account()
+    canteen.tokens_for(account.identifier, password)
+    page = canteen.browser.get("/compte").get_data(as_text=True)
+    canteen.browser.post("/compte/deconnexion-partout", data={"csrf_token": csrf_token(page)})
+    teleservice.wait_for(1)
+
+    for end in (
+        lambda: helpdesk.reset_account(account),
+        lambda: (lifecycle.lock(account, "test"), events.commit()),
+    ):
+        account.status, account.password_hash = ACTIVE, hash_password(password)
+        db.session.commit()
+        other = OIDCClient(app.test_client(), canteen.client_id, canteen.client_secret, CALLBACK)
+        other.tokens_for(account.identifier, password)
+        before = len(teleservice.received)
+        end()
+        teleservice.wait_for(before + 1)
+    reasons = [e.details["reason"] for e in audit_events("backchannel_logout_delivered", 3)]
+    assert reasons == ["signed_out_everywhere", "helpdesk_reset", "locked"]

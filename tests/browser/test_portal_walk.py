@@ -38,6 +38,11 @@ def test_portal_lsu_canteen_and_one_sign_out(app, live_server, lsu_server, cante
     phone.wait_for_url(f"{live_server.url}/")
     expect(phone.locator("h1")).to_have_text("Bonjour Anaïs Lefèvre")
     expect(section(phone, "Léo Lefèvre").locator("a.tile")).to_have_count(1)  # LSU only
+    phone.set_viewport_size(
+        {"width": 320, "height": 640}
+    )  # the smallest phones: no sideways scroll
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 320
+    phone.set_viewport_size({"width": 390, "height": 844})
 
     section(phone, "Inès Lefèvre").get_by_role("link", name="Livret scolaire unique").click()
     phone.wait_for_url(f"{lsu_server}/enfant/*")
