@@ -11,17 +11,17 @@ with ``events.commit()``.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from idp.accounts import events
 from idp.extensions import db
 from idp.models import AuthorizationCode, Flow, LoginSession, Token
 from idp.models.base import utcnow
 from idp.models.flows import CANCELLED, SENT
-from idp.oidc.session_clients import clients_of  # the clients that got tokens in a session
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,24 @@ def end_sessions(
         reason=reason,
     )
     return ended
+
+
+def clients_of(session_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The client ids that received tokens in each session, by session id (sorted; a session
+    that let no teleservice in is absent). Every token row carries the sign-in session its
+    grant was made in (``Token.login_session_id``, kept through refreshes)."""
+    ids = list(session_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Token.login_session_id, Token.client_id)
+        .where(Token.login_session_id.in_(ids))
+        .distinct()
+    )
+    found: dict[str, set[str]] = {}
+    for session_id, client_id in rows:
+        found.setdefault(session_id, set()).add(client_id)
+    return {key: sorted(value) for key, value in found.items()}
 
 
 def revoke_tokens(condition: Any, now: int | None = None) -> int:

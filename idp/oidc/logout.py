@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from idp.accounts.revocation import clients_of
 from idp.extensions import db
 from idp.models import Client, LoginSession
-from idp.oidc.session_clients import clients_of
 
 PASSED_ON = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales")
 

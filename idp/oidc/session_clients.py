@@ -1,39 +1,22 @@
-"""Which teleservices a sign-in session let in, and what ends with the session.
+"""What ends with a sign-in session: its tokens issued without ``offline_access`` are revoked
+and its unused codes spent, in the transaction that ends it (OpenID Connect Back-Channel Logout
+1.0 §2.7).
 
 Every token row carries the sign-in session its grant was made in (``Token.login_session_id``,
-copied from the code and kept through refreshes): ``clients_of`` reads the clients that received
-tokens in each session, for the ``session.ended`` event and the logout confirmation page. When a
-session ends, its tokens issued without ``offline_access`` are revoked and its unused codes spent
-in the same transaction (OpenID Connect Back-Channel Logout 1.0 §2.7).
+copied from the code and kept through refreshes); ``clients_of`` (in ``idp.accounts.revocation``,
+below this package) reads which clients received tokens in each session, for the
+``session.ended`` event and the logout confirmation page.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from idp.accounts import events
 from idp.extensions import db
 from idp.models import AuthorizationCode, Token
-
-
-def clients_of(session_ids: Iterable[str]) -> dict[str, list[str]]:
-    """The client ids that received tokens in each session, by session id (sorted; a session
-    that let no teleservice in is absent)."""
-    ids = list(session_ids)
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Token.login_session_id, Token.client_id)
-        .where(Token.login_session_id.in_(ids))
-        .distinct()
-    )
-    found: dict[str, set[str]] = {}
-    for session_id, client_id in rows:
-        found.setdefault(session_id, set()).add(client_id)
-    return {key: sorted(value) for key, value in found.items()}
 
 
 def end_session_grants(session_ids: list[str], now: int | None = None) -> int:
