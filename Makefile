@@ -4,7 +4,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 PYTHON  ?= python3
 
-.PHONY: run test install lint format translations messages bench clean
+.PHONY: run test install lint format translations messages bench bench-import clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,8 +45,18 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e ".[bench]"
+	touch $(BENCH_STAMP)
+
+# Load: the provider under gunicorn beside Flask hello, raw bcrypt and, with BENCH_NODE=1,
+# node-oidc-provider (README "Performance"). BENCH_DB=postgres for PostgreSQL. Writes bench/results.json.
+bench: $(BENCH_STAMP) translations
+	$(BIN)/python bench/run_bench.py
+
 # Import speed: 500 families with letters (target < 30 s); also 100,000 (< 15 min) with BENCH_LARGE=1.
-bench: $(STAMP)
+bench-import: $(STAMP)
 	$(BIN)/python bench/import_bench.py
 
 clean:

@@ -1,0 +1,107 @@
+"""Seed the benchmark's database: active parents with their children, and one teleservice.
+
+Run with the same IDP_* environment as the provider, after `idp init`. Inserts in bulk (one
+statement per table and batch), so that large populations take minutes, not hours. Prints one
+JSON document: the client's id and secret, the redirect URI and the sign-in identifiers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from itertools import islice
+
+from sqlalchemy import insert, select
+
+from idp import create_app
+from idp.extensions import db
+from idp.models import Account, Child, Link, School
+from idp.models.accounts import ACTIVE
+from idp.models.base import random_id
+from idp.passwords import hash_password
+from idp.provisioning.clients import register_client
+
+PASSWORD = "Cartable-Bleu-2026"  # noqa: S105 (the benchmark's accounts only)
+REDIRECT_URI = "http://127.0.0.1:8080/cb"
+BATCH = 5000
+SCHOOLS = 50
+
+
+def _batches(rows, size: int = BATCH):
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _accounts(count: int, password_hash: str):
+    for number in range(count):
+        yield {
+            "public_id": random_id(),
+            "identifier": f"bench.{number:07d}",
+            "given_name": "Camille",
+            "family_name": f"Parent{number}",
+            "password_hash": password_hash,
+            "status": ACTIVE,
+            "email": f"parent{number}@bench.example",
+            "email_verified": True,
+        }
+
+
+def _children(count: int):
+    for number in range(count):
+        for rank in range(2):  # two children a family
+            yield {
+                "ref": f"B{number:07d}{rank}",
+                "given_name": f"Enfant{rank}",
+                "family_name": f"Parent{number}",
+                "birthdate": date(2016 + rank, 1 + number % 12, 1 + number % 28),
+                "school_uai": f"{9700000 + number % SCHOOLS:07d}B",
+                "class_level": "CE1",
+            }
+
+
+def seed(accounts: int) -> dict:
+    schools = [
+        {"uai": f"{9700000 + n:07d}B", "name": f"École de banc d'essai {n}"} for n in range(SCHOOLS)
+    ]
+    db.session.execute(insert(School), schools)
+    password_hash = hash_password(PASSWORD)  # at IDP_BCRYPT_ROUNDS, once for every account
+    for batch in _batches(_accounts(accounts, password_hash)):
+        db.session.execute(insert(Account), batch)
+    for batch in _batches(_children(accounts)):
+        db.session.execute(insert(Child), batch)
+    account_ids = dict(db.session.execute(select(Account.identifier, Account.id)).all())
+    child_ids = dict(db.session.execute(select(Child.ref, Child.id)).all())
+    links = (
+        {"account_id": account_ids[f"bench.{n:07d}"], "child_id": child_ids[f"B{n:07d}{rank}"]}
+        for n in range(accounts)
+        for rank in range(2)
+    )
+    for batch in _batches(links):
+        db.session.execute(insert(Link), batch)
+    db.session.commit()
+    client, secret = register_client("Banc d'essai", redirect_uris=[REDIRECT_URI])
+    return {
+        "client_id": client.client_id,
+        "client_secret": secret,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid profile children",
+        "password": PASSWORD,
+        "identifiers": [f"bench.{n:07d}" for n in range(min(accounts, 64))],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=1000)
+    options = parser.parse_args()
+    app = create_app()
+    with app.app_context():
+        json.dump(seed(options.accounts), sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
