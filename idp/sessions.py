@@ -10,6 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app, g, session
+from sqlalchemy.orm import joinedload
 
 from idp.accounts import events
 from idp.accounts.revocation import end_sessions
@@ -70,7 +71,11 @@ def current_session() -> LoginSession | None:
     token = session.get("sid")
     login_session = None
     if token:
-        found = db.session.scalar(db.select(LoginSession).filter_by(token_hash=secret_hash(token)))
+        found = db.session.scalar(
+            db.select(LoginSession)
+            .options(joinedload(LoginSession.account))
+            .filter_by(token_hash=secret_hash(token))
+        )
         now = utcnow()
         if found is not None and not _expired(found, now):
             login_session = found

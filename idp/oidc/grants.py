@@ -56,6 +56,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             raise InvalidRequestError("Missing 'redirect_uri' in request.")
         return AuthorizationEndpointMixin.validate_authorization_redirect_uri(request, client)
 
+    def validate_authorization_request(self) -> str:
+        """Validated once: get_consent_grant() already did it for the same grant, whose
+        checks (the nonce's included) would otherwise query the database a second time."""
+        if self.redirect_uri is not None:
+            return self.redirect_uri
+        return super().validate_authorization_request()
+
     def save_authorization_code(self, code: str, request) -> AuthorizationCode:
         login_session: LoginSession = request.user
         item = AuthorizationCode(
@@ -84,7 +91,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """Kept, marked used by query_authorization_code, so that a replay is recognised."""
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> Subject | None:
-        return _subject(authorization_code.account, self.request.client)
+        account = tokens.load_account(authorization_code.account_id)
+        return _subject(account, self.request.client) if account is not None else None
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
@@ -99,7 +107,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return tokens.claim_refresh_token(refresh_token, self.request.client.client_id)
 
     def authenticate_user(self, refresh_token: Token) -> Subject:
-        subject = _subject(refresh_token.account, self.request.client)
+        account = tokens.load_account(refresh_token.account_id)
+        subject = _subject(account, self.request.client) if account is not None else None
         if subject is None:  # RFC 6749 §5.2: the grant no longer holds
             raise InvalidGrantError("The account is not active.")
         return subject

@@ -17,7 +17,7 @@ from werkzeug.local import LocalProxy
 from idp import sessions
 from idp.extensions import db
 from idp.models import Client, Token
-from idp.oidc import claims, tokens
+from idp.oidc import claims, client_cache, tokens
 from idp.oidc.grants import (
     AuthorizationCodeGrant,
     OpenIDCode,
@@ -30,7 +30,8 @@ SCOPES = ["openid", "profile", "email", "children"]
 
 
 def query_client(client_id: str) -> Client | None:
-    return db.session.scalar(db.select(Client).filter_by(client_id=client_id))
+    """The client, from this process's cache (idp.oidc.client_cache): read, never changed."""
+    return client_cache.get(client_id)
 
 
 def save_token(token: dict, request) -> None:
@@ -40,7 +41,10 @@ def save_token(token: dict, request) -> None:
 
 class BearerTokenValidator(_BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> Token | None:
-        return tokens.find_token(token_string, "access_token")
+        token = tokens.find_access_token(token_string)
+        if token is not None:
+            token.known_client = query_client(token.client_id)
+        return token
 
     def validate_token(self, token: Token | None, scopes, request) -> None:
         super().validate_token(token, scopes, request)

@@ -23,7 +23,7 @@ from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from idp import audit, sessions
-from idp.extensions import csrf
+from idp.extensions import csrf, db
 from idp.messages import message
 from idp.oidc import discovery as discovery_document
 from idp.oidc import interactions, policy
@@ -105,12 +105,10 @@ def _authorize(request: OAuth2Request, waiting_since=None) -> Response:
         return _error_response(request, error)
     if requirement is not None:
         return _wait_for(requirement, request, grant.client.client_id)
-    response = authorization.create_authorization_response(
+    # Codes and tokens are not audited one by one (issue 14): sign-ins, failures and changes are.
+    return authorization.create_authorization_response(
         request, grant_user=login_session, grant=grant
     )
-    if response.status_code == 302 and "code=" in response.location:
-        audit.record("code_issued", account=login_session.account, client=grant.client)
-    return response
 
 
 def _wait_for(requirement: policy.Requirement, request: OAuth2Request, client_id: str):
@@ -155,7 +153,9 @@ def _error_page(message: str, detail: str | None = None) -> Response:
 @bp.post("/token")
 @csrf.exempt
 def token() -> Response:
-    return authorization.create_token_response()
+    response = authorization.create_token_response()
+    db.session.commit()  # the one transaction: the claim (even refused) and the new tokens
+    return response
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
