@@ -15,7 +15,6 @@ from flask import Flask, current_app
 from werkzeug.local import LocalProxy
 
 from idp import sessions
-from idp.extensions import db
 from idp.models import Client, Token
 from idp.oidc import claims, client_cache, tokens
 from idp.oidc.grants import (
