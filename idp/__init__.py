@@ -55,7 +55,10 @@ def _configure_flask(app: Flask) -> None:
     secure = app.config["ISSUER"].startswith("https://")
     app.config.update(
         SQLALCHEMY_DATABASE_URI=app.config["DATABASE_URL"],
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # No ping at each checkout (a round trip per request): a connection found dead raises
+        # OperationalError (a 503, see idp.errors) and SQLAlchemy then invalidates the whole
+        # pool, so that one request per process sees a database restart, not every one.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False},
         RATELIMIT_STORAGE_URI=app.config["REDIS_URL"] or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         SESSION_COOKIE_NAME="idp_session",

@@ -12,7 +12,6 @@ from flask import (
     Blueprint,
     Response,
     current_app,
-    jsonify,
     redirect,
     render_template,
     session,
@@ -48,20 +47,24 @@ class StoredAuthorizationRequest(OAuth2Request):
         return {}
 
 
+def _published(body: bytes, etag: str, max_age: int) -> Response:
+    """A public document from prebuilt bytes; 304 when the client's copy is current."""
+    response = Response(body, mimetype="application/json")
+    response.set_etag(etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = max_age
+    return response.make_conditional(http_request)
+
+
 @bp.get("/.well-known/openid-configuration")
 def discovery() -> Response:
-    response = jsonify(discovery_document.metadata())
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
-    return response
+    return _published(*discovery_document.served(), max_age=300)
 
 
 @bp.get("/jwks.json")
 def jwks() -> Response:
-    response = jsonify(current_app.extensions["idp_keys"].public_jwks())
-    response.cache_control.public = True
-    response.cache_control.max_age = 60
-    return response
+    keys = current_app.extensions["idp_keys"].current()
+    return _published(keys.jwks_body, keys.jwks_etag, max_age=60)
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
