@@ -20,6 +20,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import os
 import re
 import secrets
 import time
@@ -89,6 +90,7 @@ class Phase:
     token_latencies: list[float]
     errors: int
     first_error: str | None
+    cpu_ms_per_op: float | None = None  # of the server's processes, when they were given
 
     @property
     def rate(self) -> float:
@@ -290,10 +292,45 @@ async def close_users(users: list[User]) -> None:
         await user.backend.close()
 
 
+class CpuMeter:
+    """CPU seconds (user + system, all threads) that some processes spend from now on."""
+
+    TICKS = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.start = self._total()
+
+    def _total(self) -> float:
+        total = 0
+        for pid in self.pids:
+            try:
+                with open(f"/proc/{pid}/stat") as file:
+                    fields = file.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / self.TICKS
+
+    def per_operation(self, operations: int) -> float | None:
+        """Milliseconds of CPU per operation since the meter started."""
+        return (self._total() - self.start) * 1000 / operations if operations else None
+
+
 async def measure(
-    target: Target, users_count: int, seconds: float, warmup: float, phases: list[str]
+    target: Target,
+    users_count: int,
+    seconds: float,
+    warmup: float,
+    phases: list[str],
+    server_pids: Callable[[], list[int]] | None = None,
+    before_phase: Callable[[str], None] | None = None,
 ) -> dict[str, Phase]:
-    """Sign every user in, then run the phases; each is warmed up, untimed, first."""
+    """Sign every user in, then run the phases; each is warmed up, untimed, first.
+
+    ``server_pids`` gives the processes whose CPU each timed phase is charged; ``before_phase``
+    is called as each timed phase starts (to attach a profiler, say).
+    """
     driver = Driver(target)
     users = await open_users(users_count)
     try:
@@ -310,7 +347,13 @@ async def measure(
         for name in phases:
             if warmup > 0:
                 await run_phase(name, users, operations[name], warmup, driver)
-            results[name] = await run_phase(name, users, operations[name], seconds, driver)
+            if before_phase is not None:
+                before_phase(name)
+            meter = CpuMeter(server_pids()) if server_pids else None
+            phase = await run_phase(name, users, operations[name], seconds, driver)
+            if meter is not None:
+                phase.cpu_ms_per_op = meter.per_operation(len(phase.latencies))
+            results[name] = phase
         return results
     finally:
         await close_users(users)

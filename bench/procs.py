@@ -19,8 +19,6 @@ import bcrypt
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -103,28 +101,6 @@ def postgres_backends(url: str, enabled: bool) -> list[int]:
         pids = [row[0] for row in connection.execute(text(query))]
     engine.dispose()
     return pids
-
-
-class CpuMeter:
-    """CPU seconds (user + system, all threads) spent by some processes from now on."""
-
-    def __init__(self, pids: list[int]) -> None:
-        self.pids = pids
-        self.start = self._total()
-
-    def _total(self) -> float:
-        total = 0
-        for pid in self.pids:
-            try:
-                fields = _stat(pid)
-                total += int(fields[11]) + int(fields[12])
-            except OSError:
-                continue
-        return total / TICKS
-
-    def per_operation(self, operations: int) -> float:
-        """Milliseconds of CPU per operation since the meter started."""
-        return (self._total() - self.start) * 1000 / operations if operations else float("nan")
 
 
 def rss_mb(pid: int) -> float:

@@ -78,9 +78,9 @@ def rows(
             at_most=True,
         )
     )
-    node_cpu = node["sso_cpu_ms"] if node else None
+    node_cpu = node["sso"].cpu_ms_per_op if node else None
     label = "server CPU per SSO round trip" + (" (vs node-oidc-provider)" if node else "")
-    result.append(_row(label, ours["sso_cpu_ms"], "ms", node_cpu, None))
+    result.append(_row(label, ours["sso"].cpu_ms_per_op or 0.0, "ms", node_cpu, None))
     return result
 
 

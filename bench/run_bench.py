@@ -50,11 +50,12 @@ def _idp_environment(scratch: Path, port: int) -> dict[str, str]:
     return env
 
 
-def _phases(target: Target, names: list[str]) -> dict[str, Phase]:
-    results = asyncio.run(measure(target, CONNECTIONS, SECONDS, WARMUP, names))
+def _phases(target: Target, names: list[str], pids=None) -> dict[str, Phase]:
+    results = asyncio.run(measure(target, CONNECTIONS, SECONDS, WARMUP, names, pids))
     for phase in results.values():
         note = f", first error: {phase.first_error}" if phase.errors else ""
-        print(f"  {phase.name}: {phase.rate:.1f}/s, {phase.errors} errors{note}", flush=True)
+        cpu = f", server CPU {phase.cpu_ms_per_op:.1f} ms/op" if phase.cpu_ms_per_op else ""
+        print(f"  {phase.name}: {phase.rate:.1f}/s, {phase.errors} errors{cpu}{note}", flush=True)
     return results
 
 
@@ -92,11 +93,11 @@ def bench_provider(scratch: Path) -> dict:
             form_login=True,
             credentials=[(i, seeded["password"]) for i in seeded["identifiers"]],
         )
-        cpu = procs.CpuMeter(procs.tree(server.pid) + procs.postgres_backends(PG_URL, POSTGRES))
-        sso = _phases(target, ["sso"])["sso"]
-        sso_cpu = cpu.per_operation(len(sso.latencies))
-        rest = _phases(target, ["refresh", "userinfo", "login"])
-        figures = {"sso": sso, **rest, "sso_cpu_ms": sso_cpu}
+
+        def pids() -> list[int]:  # gunicorn's processes and PostgreSQL's for this database
+            return procs.tree(server.pid) + procs.postgres_backends(PG_URL, POSTGRES)
+
+        figures = _phases(target, ["sso", "refresh", "userinfo", "login"], pids)
         figures["discovery"] = _get_rate(issuer + "/.well-known/openid-configuration")
         figures["jwks"] = _get_rate(issuer + "/jwks.json")
         figures["rss_mb"] = max(procs.rss_mb(pid) for pid in procs.tree(server.pid)[1:])
@@ -143,10 +144,7 @@ def bench_node(scratch: Path) -> dict:
         target = Target(
             issuer, "bench", secret, env["REDIRECT_URI"], "openid profile", form_login=False
         )
-        cpu = procs.CpuMeter([server.pid])
-        sso = _phases(target, ["sso"])["sso"]
-        sso_cpu = cpu.per_operation(len(sso.latencies))
-        return {"sso": sso, **_phases(target, ["refresh", "userinfo"]), "sso_cpu_ms": sso_cpu}
+        return _phases(target, ["sso", "refresh", "userinfo"], lambda: [server.pid])
     finally:
         procs.stop(server)
 

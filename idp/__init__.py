@@ -33,6 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from idp import errors, i18n, messages, sessions
     from idp.accounts import events
     from idp.extensions import csrf, db, limiter, migrate, talisman
+    from idp.oidc.published import PublishedDocuments
     from idp.oidc.server import init_oidc
 
     errors.init_app(app)  # first: its input check runs before any other request hook
@@ -47,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     sessions.init_app(app)
     init_oidc(app)
     _register_blueprints(app)
+    app.wsgi_app = PublishedDocuments(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

@@ -17,8 +17,6 @@ from functools import cache
 
 import bcrypt
 from flask import current_app
-from zxcvbn import zxcvbn
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from idp.messages import message
 
@@ -121,8 +119,15 @@ def provisional_password(length: int = 12) -> str:
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 MIN_GUESS_SCORE = 3  # zxcvbn: 3 = "safely unguessable" for an online attack and more
+
+
 # zxcvbn's list of the 30,000 most common passwords: "Azerty123456!" is "azerty" dressed up.
-COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"])
+# Loaded on first use: zxcvbn's lists cost ~12 MB in every process, most never choose a password.
+@cache
+def common_passwords() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 def _fold(text: str) -> str:
@@ -155,7 +160,9 @@ def policy_problems(password: str, personal: list[str], provisional_hash: str | 
     if provisional_hash and check_password(password, provisional_hash):
         return [message("password.provisional")]
     letters = "".join(c for c in folded if c.isalpha())
-    common = folded in COMMON_PASSWORDS or letters in COMMON_PASSWORDS
+    from zxcvbn import zxcvbn
+
+    common = folded in common_passwords() or letters in common_passwords()
     if (
         common
         or zxcvbn(password, user_inputs=personal, max_length=MAX_LENGTH)["score"] < MIN_GUESS_SCORE
