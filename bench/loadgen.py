@@ -261,7 +261,13 @@ async def run_phase(
         while time.perf_counter() < stop:
             begun = time.perf_counter()
             try:
-                await operation(user)
+                try:
+                    await operation(user)
+                except aiohttp.ServerDisconnectedError:
+                    # A keep-alive connection the server closed while it sat idle (between
+                    # phases): a browser sends the request again on a new one, so does this.
+                    begun = time.perf_counter()
+                    await operation(user)
             except (TimeoutError, Failure, aiohttp.ClientError, KeyError) as error:
                 errors += 1
                 first_error = first_error or f"{type(error).__name__}: {error}"
