@@ -84,6 +84,23 @@ def rows(
     return result
 
 
+def growth_rows(by_size: dict[int, dict]) -> list[dict]:
+    """The hot figures at the largest population as a ratio to the smallest (within 20 %)."""
+    if len(by_size) < 2:
+        return []
+    small, large = min(by_size), max(by_size)
+    return [
+        _row(
+            f"{label} with {large:,} parents (vs {small:,})",
+            by_size[large][name].rate,
+            "1/s",
+            by_size[small][name].rate,
+            0.8,
+        )
+        for name, label in LABELS.items()
+    ]
+
+
 def _machine() -> str:
     with open("/proc/cpuinfo") as file:
         model = next(

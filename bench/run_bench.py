@@ -6,8 +6,9 @@ the baselines on the same machine in the same run: a Flask "hello" under the sam
 settings, raw bcrypt.checkpw at the same cost and process count, and with BENCH_NODE=1
 node-oidc-provider (bench/node/, installed with npm into a scratch folder). Prints one table and
 writes bench/results.json. Settings (environment): BENCH_SECONDS per phase (5), BENCH_WARMUP (1),
-BENCH_CONNECTIONS (16), BENCH_ACCOUNTS (1000), BENCH_WORKERS (2), BENCH_DATABASE_URL (PostgreSQL
-database, dropped and created again; default idp_bench on 127.0.0.1).
+BENCH_CONNECTIONS (16), BENCH_WORKERS (2), BENCH_ACCOUNTS (1000; "1000,1000000" runs the provider
+at each size and compares), BENCH_DATABASE_URL (PostgreSQL database, dropped and created again;
+default idp_bench on 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ HERE = Path(__file__).resolve().parent
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 WARMUP = float(os.environ.get("BENCH_WARMUP", "1"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
-ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "1000"))
+# The parents seeded; several sizes ("1000,1000000") also compare the figures between them.
+SIZES = [int(size) for size in os.environ.get("BENCH_ACCOUNTS", "1000").split(",")]
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 ROUNDS = 12
 POSTGRES = os.environ.get("BENCH_DB", "sqlite") == "postgres"
@@ -64,13 +66,15 @@ def _get_rate(url: str) -> float:
     return rate if rate is not None else asyncio.run(get_rate(url, CONNECTIONS, SECONDS))
 
 
-def bench_provider(scratch: Path) -> dict:
+def bench_provider(scratch: Path, accounts: int) -> dict:
     port = procs.free_port()
     env = _idp_environment(scratch, port)
     if POSTGRES:
         procs.reset_postgres(PG_URL)
     procs.run([str(Path(sys.executable).parent / "idp"), "init"], env)
-    seeded = procs.run_json([sys.executable, str(HERE / "seed.py"), f"--accounts={ACCOUNTS}"], env)
+    started = time.monotonic()
+    seeded = procs.run_json([sys.executable, str(HERE / "seed.py"), f"--accounts={accounts}"], env)
+    print(f"  {accounts:,} parents seeded in {time.monotonic() - started:.0f} s", flush=True)
     server = procs.start(
         [
             sys.executable,
@@ -158,7 +162,11 @@ def main() -> int:
             f"{CONNECTIONS} connections, {SECONDS:g} s a phase)",
             flush=True,
         )
-        ours = bench_provider(scratch)
+        by_size = {}
+        for accounts in SIZES:
+            print(f"-- {accounts:,} parents", flush=True)
+            by_size[accounts] = bench_provider(scratch, accounts)
+        ours = by_size[SIZES[0]]
         print("== Flask hello under the same gunicorn settings", flush=True)
         hello = bench_hello()
         print(f"  {hello:.0f} req/s", flush=True)
@@ -172,6 +180,7 @@ def main() -> int:
     rows = report.rows(
         ours, hello, bcrypt_rate, node, "PostgreSQL" if POSTGRES else "SQLite", CONNECTIONS
     )
+    rows += report.growth_rows(by_size)
     document = report.document(rows)
     report.write(document, HERE / "results.json")
     print(report.table(document))

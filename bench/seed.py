@@ -1,7 +1,8 @@
 """Seed the benchmark's database: active parents with their children, and one teleservice.
 
 Run with the same IDP_* environment as the provider, after `idp init`. Inserts in bulk (one
-statement per table and batch), so that large populations take minutes, not hours. Prints one
+statement per table and batch), so that large populations take minutes, not hours. A quarter of
+the parents (``--live-fraction``) also get a live sign-in session and a live token row. Prints one
 JSON document: the client's id and secret, the redirect URI and the sign-in identifiers.
 """
 
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
+import time
 from datetime import date
 from itertools import islice
 
@@ -17,7 +20,7 @@ from sqlalchemy import insert, select
 
 from idp import create_app
 from idp.extensions import db
-from idp.models import Account, Child, Link, School
+from idp.models import Account, Child, Link, LoginSession, School, Token
 from idp.models.accounts import ACTIVE
 from idp.models.base import random_id
 from idp.passwords import hash_password
@@ -62,7 +65,28 @@ def _children(count: int):
             }
 
 
-def seed(accounts: int) -> dict:
+def _live_rows(account_ids: list[int], client_id: str, fraction: float):
+    """Sign-in sessions and token rows for a share of the parents, as on a school-day morning."""
+    now = int(time.time())
+    step = max(1, round(1 / fraction)) if fraction > 0 else 0
+    for number, account_id in enumerate(account_ids[::step] if step else []):
+        session = {"token_hash": secrets.token_hex(32), "account_id": account_id}
+        token = {
+            "client_id": client_id,
+            "account_id": account_id,
+            "family": f"seed-{number}",
+            "token_type": "Bearer",
+            "access_token": secrets.token_hex(32),
+            "refresh_token": secrets.token_hex(32),
+            "refresh_expires_at": now + 86400,
+            "scope": "openid profile children",
+            "expires_in": 3600,
+        }
+        yield session, token
+
+
+def seed(accounts: int, live_fraction: float = 0.25) -> dict:
+    client, secret = register_client("Banc d'essai", redirect_uris=[REDIRECT_URI])
     schools = [
         {"uai": f"{9700000 + n:07d}B", "name": f"École de banc d'essai {n}"} for n in range(SCHOOLS)
     ]
@@ -81,8 +105,11 @@ def seed(accounts: int) -> dict:
     )
     for batch in _batches(links):
         db.session.execute(insert(Link), batch)
+    live = _live_rows(sorted(account_ids.values()), client.client_id, live_fraction)
+    for batch in _batches(live):
+        db.session.execute(insert(LoginSession), [session for session, _ in batch])
+        db.session.execute(insert(Token), [token for _, token in batch])
     db.session.commit()
-    client, secret = register_client("Banc d'essai", redirect_uris=[REDIRECT_URI])
     return {
         "client_id": client.client_id,
         "client_secret": secret,
@@ -96,10 +123,11 @@ def seed(accounts: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--live-fraction", type=float, default=0.25, help="parents signed in")
     options = parser.parse_args()
     app = create_app()
     with app.app_context():
-        json.dump(seed(options.accounts), sys.stdout)
+        json.dump(seed(options.accounts, options.live_fraction), sys.stdout)
     return 0
 
 
