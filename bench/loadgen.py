@@ -263,7 +263,7 @@ async def run_phase(
             try:
                 try:
                     await operation(user)
-                except aiohttp.ServerDisconnectedError:
+                except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
                     # A keep-alive connection the server closed while it sat idle (between
                     # phases): a browser sends the request again on a new one, so does this.
                     begun = time.perf_counter()

@@ -39,9 +39,9 @@ PG_URL = os.environ.get(
 )
 
 
-def _idp_environment(scratch: Path, port: int) -> dict[str, str]:
+def _idp_environment(scratch: Path, port: int, accounts: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
-    database = PG_URL if POSTGRES else f"sqlite:///{scratch / 'bench.sqlite3'}"
+    database = PG_URL if POSTGRES else f"sqlite:///{scratch / f'bench-{accounts}.sqlite3'}"
     env.update(
         IDP_DATABASE_URL=database,
         IDP_ISSUER=f"http://127.0.0.1:{port}",
@@ -68,7 +68,7 @@ def _get_rate(url: str) -> float:
 
 def bench_provider(scratch: Path, accounts: int) -> dict:
     port = procs.free_port()
-    env = _idp_environment(scratch, port)
+    env = _idp_environment(scratch, port, accounts)
     if POSTGRES:
         procs.reset_postgres(PG_URL)
     procs.run([str(Path(sys.executable).parent / "idp"), "init"], env)
