@@ -23,8 +23,8 @@ from idp.extensions import db
 from idp.models import Account, Child, Link, LoginSession, School, Token
 from idp.models.accounts import ACTIVE
 from idp.models.base import random_id
+from idp.oidc.clients.registry import register_client
 from idp.passwords import hash_password
-from idp.provisioning.clients import register_client
 
 PASSWORD = "Cartable-Bleu-2026"  # noqa: S105 (the benchmark's accounts only)
 REDIRECT_URI = "http://127.0.0.1:8080/cb"

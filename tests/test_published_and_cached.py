@@ -11,9 +11,9 @@ import time
 
 from sqlalchemy import create_engine, text
 
-from idp import schema
-from idp.oidc import client_cache
-from idp.provisioning import clients
+from idp import bootstrap
+from idp.oidc.clients import cache as client_cache
+from idp.oidc.clients import registry as clients
 from tests.oidc_client import OIDCClient
 
 DISCOVERY = "/.well-known/openid-configuration"
@@ -91,7 +91,7 @@ def test_discovery_is_served_with_an_etag_and_revalidated(browser):
 def test_jwks_etag_changes_when_the_keys_rotate(make_app, tmp_path):
     app = make_app(KEYS_DIR=str(tmp_path / "keys"))
     with app.app_context():
-        schema.ensure_keys(app)
+        bootstrap.ensure_signing_keys(app)
     browser = app.test_client()
     before = browser.get("/jwks.json")
     assert before.status_code == 200 and "max-age=60" in before.headers["Cache-Control"]

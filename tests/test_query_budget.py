@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event
 
 from idp.extensions import db
-from idp.oidc import client_cache
+from idp.oidc.clients import cache as client_cache
 from tests.oidc_client import OIDCClient, query_of
 
 BUDGET = {"userinfo": 1, "token": 3, "refresh": 3, "authorize": 3, "discovery": 0, "jwks": 0}

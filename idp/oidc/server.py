@@ -16,7 +16,8 @@ from werkzeug.local import LocalProxy
 
 from idp import sessions
 from idp.models import Client, Token
-from idp.oidc import claims, client_cache, tokens
+from idp.oidc import claims, tokens
+from idp.oidc.clients import cache as client_cache
 from idp.oidc.grants import (
     AuthorizationCodeGrant,
     OpenIDCode,
@@ -29,7 +30,7 @@ SCOPES = ["openid", "profile", "email", "children"]
 
 
 def query_client(client_id: str) -> Client | None:
-    """The client, from this process's cache (idp.oidc.client_cache): read, never changed."""
+    """The client, from this process's cache (idp.oidc.clients.cache): read, never changed."""
     return client_cache.get(client_id)
 
 
