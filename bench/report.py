@@ -146,3 +146,7 @@ def table(doc: dict) -> str:
             f"| {_show(row['target'])} | {_show(row['met'])} |"
         )
     return "\n".join(lines)
+
+
+if __name__ == "__main__":  # the table of the latest run, for the README
+    print(table(json.loads((Path(__file__).parent / "results.json").read_text())))
