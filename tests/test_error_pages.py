@@ -8,7 +8,6 @@ from sqlalchemy import create_engine, text
 
 from idp.extensions import db
 from tests.conftest import TEST_DATABASE_URL
-
 from tests.parent import Page, Parent
 
 UNREACHABLE_DATABASE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
