@@ -31,7 +31,9 @@ def add(
     as_json: bool,
 ) -> None:
     """A director of those schools; mails the enrolment link (password, then authenticator)."""
-    invitation = staff_service.add_staff(email, given_name, family_name, list(schools))
+    # The mail is rendered as a page would be: links on the issuer's address, in French.
+    with app.test_request_context("/", base_url=app.config["ISSUER"]):
+        invitation = staff_service.add_staff(email, given_name, family_name, list(schools))
     staff = invitation.staff
     if not invitation.mail_sent:
         raise ProvisioningError(

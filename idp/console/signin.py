@@ -6,7 +6,7 @@ factor counts as a failure too (a 6-digit code is guessable without it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, literal, or_, update
 
@@ -93,7 +93,8 @@ def _count(staff: Staff, at: datetime) -> throttle.Failure:
         execution_options={"synchronize_session": False},
     ).one()
     delay = throttle.delay_after(in_a_row)
-    retry = at + timedelta(seconds=delay) if delay else None
+    # Whole seconds, as for parents: the same minutes said whatever the address.
+    retry = datetime.fromtimestamp(int(at.timestamp()) + delay, UTC) if delay else None
     if retry is not None:
         db.session.execute(
             update(Staff)

@@ -28,7 +28,7 @@ ALPHABET = "".join(c for c in UNAMBIGUOUS if not c.isupper())  # lower case: rea
 
 
 def provisioning_uri(staff: Staff) -> str:
-    return pyotp.TOTP(staff.totp_secret).provisioning_uri(staff.email, issuer_name=ISSUER_NAME)
+    return pyotp.TOTP(staff.totp_secret).provisioning_uri(name=staff.email, issuer_name=ISSUER_NAME)
 
 
 def qr_svg(staff: Staff) -> str:

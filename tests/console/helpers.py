@@ -60,10 +60,21 @@ def next_code(staff: Staff) -> str:
         time.sleep(1)
 
 
-def post_form(browser: FlaskClient, url: str, data: dict | None = None, page: str | None = None):
-    """POST a form of the page at `url` (its CSRF token read from `page`, or from a GET)."""
+def post_form(
+    browser: FlaskClient,
+    url: str,
+    data: dict | None = None,
+    page: str | None = None,
+    address: str = "127.0.0.1",
+):
+    """POST a form of the page at `url` (its CSRF token read from `page`, or from a GET),
+    from a client address (the per-address rate limits count by it)."""
     html = page if page is not None else browser.get(url).get_data(as_text=True)
-    return browser.post(url, data={"csrf_token": csrf_token(html), **(data or {})})
+    return browser.post(
+        url,
+        data={"csrf_token": csrf_token(html), **(data or {})},
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def sign_in(browser: FlaskClient, staff: Staff, password: str = STAFF_PASSWORD) -> None:
