@@ -91,10 +91,11 @@ def resolve_report(staff: Staff, account: Account, child: Child | None, decision
         return False
     status = PROVISIONAL
     if decision == CONFIRMED and child is not None:
+        others = [link for link in account.links if link.child_id != child.id]
         db.session.execute(
             delete(Link).where(Link.account_id == account.id, Link.child_id == child.id)
         )
-        if len(account.links) <= 1:
+        if not others:
             status = DISABLED
     moved = db.session.execute(
         update(Account)

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from idp.flows.fields import email_field, new_password_confirm_field, new_password_field
@@ -49,14 +50,16 @@ class ReportForm(FlaskForm):
     decision = RadioField(
         _l("Décision"),
         choices=[
-            (
+            SelectChoice(
                 "confirmed",
                 _l(
                     "Confirmé : ce parent n'est pas le représentant légal, "
                     "le lien avec l'enfant est retiré"
                 ),
             ),
-            ("restored", _l("Erreur : le lien est rétabli, le parent reprend son activation")),
+            SelectChoice(
+                "restored", _l("Erreur : le lien est rétabli, le parent reprend son activation")
+            ),
         ],
         validators=[DataRequired(_l("Choisissez une décision."))],
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from idp.console import families, imports, scope
 from idp.console import staff as staff_service
@@ -76,7 +77,7 @@ def team() -> Response | str | tuple:
     if not uais:
         abort(404)
     form = DeputyForm()
-    form.school.choices = [(uai, uai) for uai in uais]
+    form.school.choices = [SelectChoice(uai, uai) for uai in uais]
     if len(uais) == 1 and request.method == "GET":
         form.school.data = uais[0]
     if form.validate_on_submit():
