@@ -7,12 +7,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+import pyotp
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from idp import audit, mail
+from idp.console.sessions import end_all
+from idp.console.totp import new_recovery_codes
 from idp.extensions import db
 from idp.models import School, Staff, StaffSchool
 from idp.models.base import utcnow
@@ -141,8 +144,6 @@ def choose_password(staff: Staff, token: str, password: str) -> list[str]:
 
 
 def new_totp_secret() -> str:
-    import pyotp
-
     return pyotp.random_base32()
 
 
@@ -168,8 +169,6 @@ def remove_deputy(director: Staff, deputy: Staff) -> None:
     deputy.schools = [s for s in deputy.schools if s.school_uai not in removed]
     if not deputy.schools:
         deputy.status = DISABLED
-        from idp.console.sessions import end_all
-
         end_all(deputy.id)
     audit.record(
         "staff_deputy_removed", commit=False, staff_id=deputy.id, schools=removed, **by(director)
@@ -179,8 +178,6 @@ def remove_deputy(director: Staff, deputy: Staff) -> None:
 
 def finish_enrolment(staff: Staff) -> list[str]:
     """Enrolment, last step (the code was right): active, with ten recovery codes. Commits."""
-    from idp.console.totp import new_recovery_codes
-
     staff.status = ACTIVE
     codes = new_recovery_codes(staff)
     audit.record("staff_enrolled", commit=False, staff_id=staff.id)
