@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import Flask
 
@@ -31,7 +33,9 @@ def add(
     as_json: bool,
 ) -> None:
     """A director of those schools; mails the enrolment link (password, then authenticator)."""
-    # The mail is rendered as a page would be: links on the issuer's address, in French.
+    # The mail is rendered as a page would be: links on the issuer's address, in French. A
+    # failed delivery is said below in the command's one line, not logged a second time.
+    logging.getLogger("idp.mail").setLevel(logging.CRITICAL)
     with app.test_request_context("/", base_url=app.config["ISSUER"]):
         invitation = staff_service.add_staff(email, given_name, family_name, list(schools))
     staff = invitation.staff

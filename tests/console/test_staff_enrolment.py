@@ -1,4 +1,4 @@
-"""An operator adds a director (`idp staff add`); the director follows the mailed link, chooses a
+"""A director added by an operator (`idp staff add`) follows the mailed link, chooses a
 password (the parents' policy), sets up an authenticator from the secret shown as text beside
 its QR code, proves it with one code, and receives ten recovery codes, shown once."""
 
@@ -7,31 +7,21 @@ from __future__ import annotations
 import re
 
 import pyotp
-from click.testing import CliRunner
 from sqlalchemy import select
 
-from idp.cli import main
+from idp.console import staff as staff_service
 from idp.extensions import db
 from idp.models import AuditEvent, Staff
 from tests.console.helpers import SCHOOL, STAFF_PASSWORD, message_ids, post_form
-from tests.factories import Factory
 from tests.mailbox import links_in
 
 EMAIL = "claire.dubois@ecole.example"
 
 
-def add_director(app, *extra: str):
-    """`idp staff add` in-process, against the test's database and SMTP server."""
-    env = {
-        "IDP_DATABASE_URL": app.config["DATABASE_URL"],
-        "IDP_SECRET_KEY": app.config["SECRET_KEY"],
-        "IDP_KEYS_DIR": app.config["KEYS_DIR"],
-        "IDP_SMTP_URL": app.config["SMTP_URL"],
-        "IDP_ISSUER": app.config["ISSUER"],
-        "IDP_BCRYPT_ROUNDS": "4",
-    }
-    args = ["staff", "add", "--email", EMAIL, "--given-name", "Claire", "--family-name", "Dubois"]
-    return CliRunner().invoke(main, [*args, *extra, "--json"], env=env)
+def add_director(app, *extra: str) -> None:
+    """What `idp staff add` does (tests/cli/test_cli_staff.py runs the command itself)."""
+    with app.test_request_context(base_url=app.config["ISSUER"]):
+        staff_service.add_staff(EMAIL, "Claire", "Dubois", [SCHOOL])
 
 
 def enrolment_link(app, mailbox) -> str:
@@ -45,27 +35,9 @@ def secret_on(page: str) -> str:
     return match.group(1).replace(" ", "")
 
 
-def test_staff_add_prints_the_contract_json_and_mails_one_link(app, factory: Factory, mailbox):
-    factory.account()  # the school exists once its families are imported
-    done = add_director(app, "--school", SCHOOL)
-    assert done.exit_code == 0, done.output
-    document = __import__("json").loads(done.output)
-    assert set(document) == {"staff_id", "email", "schools"}
-    assert document["email"] == EMAIL and document["schools"] == [SCHOOL]
-    (link,) = links_in(mailbox.last_to(EMAIL))
-    assert "/ecole/inscription/" in link
-
-
-def test_staff_add_refuses_an_unknown_school_in_one_line(app, mailbox):
-    done = add_director(app, "--school", "0999999Z")
-    assert done.exit_code == 1
-    assert done.output.startswith("idp: unknown school") and done.output.count("\n") == 1
-    assert mailbox.messages == []
-
-
 def test_director_enrols_with_a_password_then_an_authenticator(app, browser, factory, mailbox):
     factory.account()
-    add_director(app, "--school", SCHOOL)
+    add_director(app)
     link = enrolment_link(app, mailbox)
 
     # Opening the link changes nothing; a weak password is refused with the parents' policy.
@@ -108,7 +80,7 @@ def test_director_enrols_with_a_password_then_an_authenticator(app, browser, fac
 
 def test_a_recovery_code_signs_in_once(app, browser, factory, mailbox):
     factory.account()
-    add_director(app, "--school", SCHOOL)
+    add_director(app)
     link = enrolment_link(app, mailbox)
     post_form(
         browser, link, {"new_password": STAFF_PASSWORD, "new_password_confirm": STAFF_PASSWORD}
@@ -134,7 +106,7 @@ def test_signing_in_before_the_authenticator_is_proven_resumes_the_enrolment(
     app, browser, factory, mailbox
 ):
     factory.account()
-    add_director(app, "--school", SCHOOL)
+    add_director(app)
     link = enrolment_link(app, mailbox)
     post_form(
         browser, link, {"new_password": STAFF_PASSWORD, "new_password_confirm": STAFF_PASSWORD}
