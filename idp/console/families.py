@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 
 from idp.console import scope
 from idp.extensions import db
@@ -21,44 +21,43 @@ REPORTED = "reported"  # the status filter of the "not the legal guardian" repor
 REPORT_EVENTS = ("activation_not_guardian_reported", "account.not_guardian_reported")
 
 
+def _child_where(*conditions) -> ColumnElement[bool]:
+    """A child of the account, pupil of my schools, meets the conditions."""
+    return (
+        select(Link.id)
+        .join(Child, Child.id == Link.child_id)
+        .where(Link.account_id == Account.id, Child.school_uai.in_(scope.my_schools()))
+        .where(*conditions)
+        .exists()
+    )
+
+
+def _matching(text: str) -> ColumnElement[bool]:
+    like = f"%{text}%"
+    return or_(
+        Account.identifier.ilike(like),
+        Account.given_name.ilike(like),
+        Account.family_name.ilike(like),
+        Account.parent_ref.ilike(like),
+        (Account.given_name + " " + Account.family_name).ilike(like),
+        _child_where(
+            or_(
+                Child.given_name.ilike(like),
+                Child.family_name.ilike(like),
+                Child.ref.ilike(like),
+                Child.class_level.ilike(like),
+            )
+        ),
+    )
+
+
 def search(text: str = "", class_level: str = "", status: str = "") -> list[Account]:
     """The accounts of my schools matching a name, identifier or class, with the filters."""
     query = scope.accounts()
-    text = text.strip()
-    if text:
-        like = f"%{text}%"
-        child_match = (
-            select(Link.id)
-            .join(Child, Child.id == Link.child_id)
-            .where(Link.account_id == Account.id, Child.school_uai.in_(scope.my_schools()))
-            .where(
-                or_(
-                    Child.given_name.ilike(like),
-                    Child.family_name.ilike(like),
-                    Child.ref.ilike(like),
-                    Child.class_level.ilike(like),
-                )
-            )
-            .exists()
-        )
-        query = query.where(
-            or_(
-                Account.identifier.ilike(like),
-                Account.given_name.ilike(like),
-                Account.family_name.ilike(like),
-                Account.parent_ref.ilike(like),
-                (Account.given_name + " " + Account.family_name).ilike(like),
-                child_match,
-            )
-        )
+    if text.strip():
+        query = query.where(_matching(text.strip()))
     if class_level:
-        query = query.where(
-            select(Link.id)
-            .join(Child, Child.id == Link.child_id)
-            .where(Link.account_id == Account.id, Child.school_uai.in_(scope.my_schools()))
-            .where(Child.class_level == class_level)
-            .exists()
-        )
+        query = query.where(_child_where(Child.class_level == class_level))
     if status == REPORTED:
         query = query.where(Account.status == LOCKED, Account.locked_reason == LOCKED_NOT_GUARDIAN)
     elif status:

@@ -31,6 +31,7 @@ HEADER = (
 GOOD = f"P200;Moreau;Julie;C200;Moreau;Lina;12/03/2017;{SCHOOL};École Jules-Ferry;CE1"
 BAD = f"P201;Petit;Karim;C201;Petit;Adam;31/02/2018;{SCHOOL};École Jules-Ferry;CP"
 FIXED = BAD.replace("31/02/2018", "28/02/2018")
+SCREENSHOTS = "/tmp/console-{}.png"  # noqa: S108 (for a person to look at)
 
 
 @pytest.fixture
@@ -122,8 +123,11 @@ def test_a_director_helps_families_and_imports_in_chromium(
     expect(tablet.locator("h1")).to_have_text("Connexion à la console de l'école")
     sign_in(tablet, live_server.url, staff)
 
+    tablet.screenshot(path=SCREENSHOTS.format("families"), full_page=True)
+
     # Find a family and reset it: a new letter, downloaded, names the account.
     open_family(tablet, people["helped"])
+    tablet.screenshot(path=SCREENSHOTS.format("account"), full_page=True)
     text = reset_and_download(tablet, people["helped"], tmp_path)
     assert people["helped"].identifier in text and "Anaïs" in text
     db.session.refresh(people["helped"])
@@ -153,6 +157,7 @@ def test_a_director_helps_families_and_imports_in_chromium(
 
     upload(tablet, tmp_path, [GOOD, FIXED])
     expect(tablet.locator('#plan [data-count="created"]')).to_have_text("2")
+    tablet.screenshot(path=SCREENSHOTS.format("import-plan"), full_page=True)
     tablet.get_by_role("button", name="Appliquer l'import").click()
     expect(tablet.locator("h1")).to_have_text("Import fait")
     with tablet.expect_download() as download:
