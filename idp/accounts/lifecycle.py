@@ -161,6 +161,18 @@ def unlock(account: Account) -> bool:
     return True
 
 
+def disable(account: Account, reason: str) -> Ended | None:
+    """The account can't be used any more (the school confirmed a "not the legal guardian"
+    report on its only child): every session, token and link ends. None if already disabled."""
+    if not _move(
+        account, "disable", Account.status != DISABLED, status=DISABLED, locked_reason=None
+    ):
+        return None
+    ended = end_access(account.id, "disabled")
+    events.emit("account.disabled", account.id, reason=reason, **ended.counts())
+    return ended
+
+
 # Login failures (brute-force protection: idp.flows.throttle decides, this counts)
 
 

@@ -15,7 +15,14 @@ from idp.extensions import db
 from idp.models import AuditEvent, Link, StaffSession
 from idp.models.base import utcnow
 from idp.passwords import check_password
-from tests.console.helpers import make_staff, message_ids, next_code, post_form, sign_in
+from tests.console.helpers import (
+    make_staff,
+    message_ids,
+    next_code,
+    post_form,
+    sign_in,
+)
+from tests.factories import CHILDREN
 from tests.mailbox import links_in
 
 
@@ -187,3 +194,17 @@ def test_an_action_without_its_csrf_token_changes_nothing(app, browser, factory)
     assert answer.status_code == 400
     db.session.refresh(account)
     assert account.status == "active"
+
+
+def test_a_report_confirmed_on_the_only_child_disables_the_account(app, browser, factory):
+    account, _ = factory.account(status="provisional", email=None, children=CHILDREN[:1])
+    account.status, account.locked_reason = "locked", "reported_not_guardian"
+    db.session.commit()
+    signed_in_director(browser)
+    post_form(
+        browser, f"/ecole/comptes/{account.identifier}/signalement", {"decision": "confirmed"}
+    )
+    db.session.expire_all()
+    assert account.status == "disabled" and account.links == []
+    events = set(db.session.scalars(select(AuditEvent.event).filter_by(account_id=account.id)))
+    assert {"console_report_resolved", "account_disabled"} <= events
