@@ -10,13 +10,13 @@ from datetime import timedelta
 import pyotp
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from idp import audit, mail
+from idp import audit, mail, mails
 from idp.console.sessions import end_all
 from idp.console.totp import new_recovery_codes
 from idp.extensions import db
+from idp.messages import message
 from idp.models import School, Staff, StaffSchool
 from idp.models.base import utcnow
 from idp.models.staff import ACTIVE, DEPUTY, DIRECTOR, DISABLED, ENROLLING, INVITED
@@ -82,7 +82,7 @@ def add_staff(
         **by(created_by),
     )
     db.session.commit()
-    return Invitation(staff, _send_enrolment(staff, token, ttl))
+    return Invitation(staff, _send_enrolment(staff, token))
 
 
 def by(staff: Staff | None) -> dict[str, object]:
@@ -92,17 +92,8 @@ def by(staff: Staff | None) -> dict[str, object]:
     return {"by": "staff", "by_staff_id": staff.id, "by_staff_email": staff.email}
 
 
-def _send_enrolment(staff: Staff, token: str, ttl: int) -> bool:
-    try:
-        mail.send(
-            staff.email,
-            "staff_enrolment",
-            subject=_("Votre accès à la console de l'école"),
-            staff=staff,
-            link=mail.provider_url("console.enrol", token=token),
-            days=max(1, ttl // 86400),
-        )
-    except mail.MailError:
+def _send_enrolment(staff: Staff, token: str) -> bool:
+    if not mails.staff_enrolment_link(staff, token):
         return False
     audit.record("staff_enrolment_mail_sent", staff_id=staff.id, email=mail.mask(staff.email))
     return True
@@ -136,7 +127,7 @@ def choose_password(staff: Staff, token: str, password: str) -> list[str]:
     )
     if moved.rowcount != 1:
         db.session.rollback()
-        return [_("Ce lien a déjà servi.")]
+        return [message("link.used")]
     audit.record("staff_password_chosen", commit=False, staff_id=staff.id)
     db.session.commit()
     db.session.refresh(staff)
