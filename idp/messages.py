@@ -119,6 +119,10 @@ CATALOGUE: dict[str, str | tuple[str, str]] = {
     ),
     # School console
     "console.code_wrong": N_("Code incorrect ou déjà utilisé. Saisissez le code suivant."),
+    "console.locked_now": N_(
+        "Trop d'essais infructueux : par sécurité, cet accès est bloqué. "
+        "Adressez-vous au service qui vous a ouvert l'accès à la console."
+    ),
     "console.enrolment_link_invalid": N_(
         "Ce lien d'inscription n'est pas valide, a expiré ou a déjà servi. "
         "Demandez-en un nouveau à la personne qui vous a inscrit."

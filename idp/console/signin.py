@@ -13,6 +13,7 @@ from sqlalchemy import case, literal, or_, update
 from idp import audit
 from idp.extensions import db
 from idp.flows import throttle
+from idp.messages import message
 from idp.models import Staff
 from idp.models.base import UTCDateTime
 from idp.models.staff import ACTIVE, DISABLED, ENROLLING, LOCKED
@@ -57,6 +58,8 @@ def failed(staff: Staff | None, key: str, now: datetime) -> Attempt:
     audit.record(
         "staff_login_failed", staff_id=staff.id if staff else None, failures=failure.in_a_row
     )
+    if failure.locks:  # the parents' words send them to the school: staff go to the operator
+        return Attempt(None, message("console.locked_now"))
     return Attempt(None, throttle.failure_message(failure, now))
 
 

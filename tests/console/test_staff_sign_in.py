@@ -104,6 +104,7 @@ def test_wrong_codes_count_as_failures_and_lock_at_the_daily_cap(app, browser, c
         password_step(browser, staff, address=address)
         answer = post_form(browser, "/ecole/code", {"totp": "000000"}, address=address)
         assert answer.status_code == 401
+    assert 'data-message-id="console.locked_now"' in answer.get_data(as_text=True)
     db.session.refresh(staff)
     assert staff.status == "locked"
     clock.advance(throttle.MAX_DELAY)
