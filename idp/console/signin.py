@@ -64,7 +64,11 @@ def failed(staff: Staff | None, key: str, now: datetime) -> Attempt:
 
 
 def second_factor_failed(staff: Staff) -> Attempt:
-    return failed(staff, KEY_PREFIX + staff.email, throttle.now())
+    """A wrong code counts as a failure; it is told so, unless a delay or the lock follows."""
+    attempt = failed(staff, KEY_PREFIX + staff.email, throttle.now())
+    if getattr(attempt.refusal, "id", None) == "login.failed":
+        return Attempt(None, message("console.code_wrong"))
+    return attempt
 
 
 def waiting_refusal(staff: Staff) -> Attempt | None:

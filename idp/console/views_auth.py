@@ -56,13 +56,8 @@ def code() -> Response | str | tuple:
         kind = totp.check_second_factor(staff, form.totp.data)
         if kind is None:
             db.session.rollback()
-            signin.second_factor_failed(staff)
-            return _refused(
-                "console/code.html",
-                401,
-                signin.Attempt(None, message("console.code_wrong")),
-                form=form,
-            )
+            attempt = signin.second_factor_failed(staff)
+            return _refused("console/code.html", 401, attempt, form=form)
         signin.succeeded(staff)
         audit.record("staff_login", commit=False, staff_id=staff.id, factor=kind)
         sessions.start(staff, SIGNED_IN)
@@ -139,8 +134,7 @@ def verify() -> Response | str | tuple:
         kind = totp.check_second_factor(staff, form.totp.data)
         if kind is None:
             db.session.rollback()
-            signin.second_factor_failed(staff)
-            attempt = signin.Attempt(None, message("console.code_wrong"))
+            attempt = signin.second_factor_failed(staff)
             return _refused("console/verify.html", 401, attempt, form=form, target=target)
         signin.succeeded(staff)
         audit.record("staff_second_factor", commit=False, staff_id=staff.id, factor=kind)
