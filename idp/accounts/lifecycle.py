@@ -161,18 +161,6 @@ def unlock(account: Account) -> bool:
     return True
 
 
-def disable(account: Account, reason: str) -> Ended | None:
-    """The account can't be used any more (the school confirmed a "not the legal guardian"
-    report on its only child): every session, token and link ends. None if already disabled."""
-    if not _move(
-        account, "disable", Account.status != DISABLED, status=DISABLED, locked_reason=None
-    ):
-        return None
-    ended = end_access(account.id, "disabled")
-    events.emit("account.disabled", account.id, reason=reason, **ended.counts())
-    return ended
-
-
 # Login failures (brute-force protection: idp.flows.throttle decides, this counts)
 
 
@@ -270,8 +258,9 @@ def helpdesk_reset(account: Account, password_hash: str, expires_at: datetime) -
 
 
 def disable(account: Account, reason: str) -> Ended | None:
-    """Disable the account (retention: unused for years); everything it opened ends. None if
-    it is already disabled."""
+    """Disable the account (retention: unused for years; the school console: a "not the legal
+    guardian" report confirmed on its only child); everything it opened ends. None if it is
+    already disabled."""
     if not _move(
         account, "disable", Account.status != DISABLED, status=DISABLED, locked_reason=reason
     ):

@@ -49,10 +49,6 @@ AUDITED: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
             "tokens_revoked",
         ),
     ),
-    "account.disabled": (
-        "account_disabled",
-        _pick("reason", "sessions_ended", "links_cancelled", "tokens_revoked"),
-    ),
     "account.email_changed": (
         "email_changed",
         lambda d: {"old_email": _masked(d, "old_email")["old_email"], **_masked(d, "email")},

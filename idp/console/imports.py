@@ -10,7 +10,7 @@ from idp.console.downloads import store
 from idp.console.staff import by
 from idp.extensions import db
 from idp.models import Child, Staff
-from idp.provisioning.credentials import credentials_csv
+from idp.provisioning.bulk_credentials import credentials_csv
 from idp.provisioning.export import Export, ExportRejected, Problem, read_export
 from idp.provisioning.families import ImportResult, import_families
 from idp.provisioning.import_plan import plan_import
@@ -28,6 +28,7 @@ class Checked:
     unchanged: int = 0
     links_added: int = 0
     links_removed: int = 0
+    departed_links: int = 0  # links of children the school's file no longer lists
 
 
 def _out_of_scope(export: Export, uais: list[str]) -> list[Problem]:
@@ -67,6 +68,7 @@ def check(data: bytes, name: str, uais: list[str]) -> Checked:
         unchanged=plan.unchanged_accounts(updated),
         links_added=len(plan.new_links()),
         links_removed=len(plan.stale_links()),
+        departed_links=len(plan.departed),
     )
 
 

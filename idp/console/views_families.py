@@ -10,7 +10,7 @@ from idp.console.auth import fresh_factor, staff_required
 from idp.console.blueprint import bp
 from idp.console.forms import ConfirmForm, ReportForm
 from idp.messages import flash_message
-from idp.models.accounts import LOCKED, PENDING_EMAIL, STATUSES
+from idp.models.accounts import ACTIVE, DISABLED, LOCKED, PENDING_EMAIL, PROVISIONAL
 from idp.provisioning.helpdesk import last_mail
 
 
@@ -20,7 +20,7 @@ def families_list() -> str:
     text = request.args.get("q", "")[:100]
     class_level = request.args.get("classe", "")[:32]
     status = request.args.get("statut", "")
-    if status not in (*STATUSES, families.REPORTED):
+    if status not in (PROVISIONAL, PENDING_EMAIL, ACTIVE, LOCKED, DISABLED, families.REPORTED):
         status = ""
     found = families.search(text, class_level, status)
     return render_template(

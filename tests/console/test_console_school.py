@@ -86,6 +86,8 @@ def test_the_plan_is_shown_then_applied_with_letters_and_credentials(app, browse
     page = answer.get_data(as_text=True)
     assert answer.status_code == 200
     assert '<dd data-count="created">2</dd>' in page
+    # The file is the school's whole roll: the factory's family, absent from it, would leave.
+    assert '<dd data-count="departed">2</dd>' in page
     assert accounts_count() == 1  # shown, not applied
 
     applied = post_form(
