@@ -4,7 +4,13 @@ and nothing kept by browsers or proxies."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+from idp import retention
+from idp.console import downloads
+from idp.extensions import db
+from idp.models import StaffDownload
+from idp.models.base import utcnow
 from tests.console.helpers import make_staff, sign_in
 
 PAGES = ["/ecole/familles", "/ecole/chiffres", "/ecole/equipe", "/ecole/import"]
@@ -42,3 +48,20 @@ def test_the_sign_in_page_speaks_english_when_asked(app, browser):
     assert controls_without_label(page) == []
     french = browser.get("/ecole").get_data(as_text=True)
     assert "Connexion à la console de l'école" in french
+
+
+def test_purge_removes_expired_files_and_old_staff_sessions(app, browser):
+    staff = make_staff()
+    sign_in(browser, staff)
+    kept = downloads.store(staff, "courrier.pdf", "application/pdf", b"%PDF")
+    gone = downloads.store(staff, "ancien.pdf", "application/pdf", b"%PDF")
+    gone.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    counts = retention.purge()
+    assert (counts["staff_downloads"], counts["staff_sessions"]) == (1, 0)
+    assert db.session.get(StaffDownload, kept.id) is not None
+    assert browser.get("/ecole/familles").status_code == 200  # still signed in
+
+    later = utcnow() + timedelta(seconds=app.config["PURGE_GRACE"] + 28800 + 1)
+    assert retention.purge(now=later)["staff_sessions"] == 2  # the password step's, and this
+    assert browser.get("/ecole/familles").status_code == 302
