@@ -101,6 +101,7 @@ def _init_security_headers(app: Flask, talisman) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from idp.console import views as console_views
     from idp.flows import account, activation, gate, login, recovery
     from idp.oidc import views as oidc_views
     from idp.oidc.clients import views as registration
@@ -113,4 +114,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(recovery.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(portal_views.bp)
+    app.register_blueprint(console_views.bp)
     gate.init_app(app)

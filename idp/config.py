@@ -143,6 +143,15 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
         "A warned account still unused this long after the warning is disabled (s).",
     ),
+    Setting("STAFF_SESSION_IDLE_TTL", 900, _positive_int, "School console idle timeout (s)."),
+    Setting("STAFF_SESSION_MAX_TTL", 28800, _positive_int, "School console session lifetime (s)."),
+    Setting(
+        "STAFF_REAUTH_TTL",
+        900,
+        _positive_int,
+        "Age of the last TOTP code beyond which a reset or an import asks for a new one (s).",
+    ),
+    Setting("STAFF_ENROLMENT_TTL", 259200, _positive_int, "Staff enrolment link lifetime (s)."),
 )
 # Variables read by the test suite, not by the provider: tolerated in the environment.
 IGNORED_PREFIXES = ("IDP_TEST_",)
@@ -170,6 +179,8 @@ def check_config(config: Mapping[str, Any]) -> None:
     """Fail fast, in one line, on a setting that can't work together with the others."""
     if config["SESSION_IDLE_TTL"] > config["SESSION_MAX_TTL"]:
         raise ConfigError("IDP_SESSION_IDLE_TTL: longer than IDP_SESSION_MAX_TTL")
+    if config["STAFF_SESSION_IDLE_TTL"] > config["STAFF_SESSION_MAX_TTL"]:
+        raise ConfigError("IDP_STAFF_SESSION_IDLE_TTL: longer than IDP_STAFF_SESSION_MAX_TTL")
     if not urlsplit(config["ISSUER"]).hostname:
         raise ConfigError("IDP_ISSUER: no host in the URL")
 

@@ -17,7 +17,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from idp import mail
-from idp.models import Account
+from idp.models import Account, Staff
 
 
 def _send(to: str, template: str, subject: str, **context: Any) -> bool:
@@ -116,4 +116,16 @@ def inactivity_warning(account: Account, disabled_on: datetime) -> bool:
         account=account,
         day=format_date(disabled_on, "d MMMM y", locale=get_locale()),
         login_link=mail.provider_url("login.login"),
+    )
+
+
+def staff_enrolment_link(staff: Staff, token: str) -> bool:
+    """To a new director or deputy: the link that opens their access to the school console."""
+    return _send(
+        staff.email,
+        "staff_enrolment",
+        subject=_("Votre accès à la console de l'école"),
+        staff=staff,
+        link=mail.provider_url("console.enrol", token=token),
+        days=max(1, current_app.config["STAFF_ENROLMENT_TTL"] // 86400),
     )

@@ -117,6 +117,40 @@ CATALOGUE: dict[str, str | tuple[str, str]] = {
         "Ce lien n'est plus valable : votre compte a changé depuis son envoi "
         "(mot de passe ou adresse). Refaites la demande si besoin."
     ),
+    # School console
+    "console.code_wrong": N_("Code incorrect ou déjà utilisé. Saisissez le code suivant."),
+    "console.locked_now": N_(
+        "Trop d'essais infructueux : par sécurité, cet accès est bloqué. "
+        "Adressez-vous au service qui vous a ouvert l'accès à la console."
+    ),
+    "console.enrolment_link_invalid": N_(
+        "Ce lien d'inscription n'est pas valide, a expiré ou a déjà servi. "
+        "Demandez-en un nouveau à la personne qui vous a inscrit."
+    ),
+    "console.enrolled": N_("Votre accès est prêt. Gardez vos codes de secours en lieu sûr."),
+    "console.signed_out": N_("Vous êtes déconnecté de la console."),
+    "console.reset_done": N_(
+        "Le compte est réinitialisé : l'ancien courrier ne fonctionne plus. "
+        "Imprimez le nouveau courrier et remettez-le à la famille."
+    ),
+    "console.unlocked": N_("Le compte est débloqué."),
+    "console.not_locked": N_("Ce compte n'est pas bloqué."),
+    "console.activation_resent": N_("Un nouveau lien d'activation est envoyé au parent."),
+    "console.activation_not_sent": N_(
+        "Le message n'a pas pu être envoyé. Réessayez dans quelques minutes."
+    ),
+    "console.not_pending": N_("Ce compte n'attend pas de confirmation d'adresse."),
+    "console.report_resolved": N_("Le signalement est traité."),
+    "console.no_report": N_("Ce compte n'a pas de signalement en cours."),
+    "console.import_applied": N_(
+        "L'import est fait. Téléchargez les courriers et les identifiants."
+    ),
+    "console.deputy_invited": N_("Un lien d'inscription est envoyé à votre adjoint."),
+    "console.deputy_not_mailed": N_(
+        "L'adjoint est ajouté mais le message n'a pas pu partir : ajoutez-le de nouveau plus tard."
+    ),
+    "console.deputy_refused": N_("Cette adresse a déjà un accès à la console."),
+    "console.deputy_removed": N_("L'adjoint n'a plus accès à cette école."),
 }
 
 

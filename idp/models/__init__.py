@@ -6,6 +6,7 @@ from idp.models.disclosures import Disclosure
 from idp.models.flows import Flow
 from idp.models.oauth import AuthorizationCode, Client, InitialAccessToken, Token
 from idp.models.sessions import Interaction, LoginSession
+from idp.models.staff import RecoveryCode, Staff, StaffDownload, StaffSchool, StaffSession
 
 __all__ = [
     "Account",
@@ -19,6 +20,11 @@ __all__ = [
     "Interaction",
     "Link",
     "LoginSession",
+    "RecoveryCode",
     "School",
+    "Staff",
+    "StaffDownload",
+    "StaffSchool",
+    "StaffSession",
     "Token",
 ]
