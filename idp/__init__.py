@@ -105,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     from idp.flows import account, activation, gate, login, recovery
     from idp.oidc import views as oidc_views
     from idp.oidc.clients import views as registration
+    from idp.pages import views as pages_views
     from idp.portal import views as portal_views
 
     app.register_blueprint(oidc_views.bp)
@@ -115,4 +116,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(account.bp)
     app.register_blueprint(portal_views.bp)
     app.register_blueprint(console_views.bp)
+    app.register_blueprint(pages_views.bp)
     gate.init_app(app)

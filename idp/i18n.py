@@ -1,6 +1,9 @@
-"""French by default; `ui_locales` or the browser's language may pick English."""
+"""French by default; the parent's choice (the switch in the header), then `ui_locales` from a
+teleservice, then the browser's language may pick English."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from flask import Flask, request, session
 from flask_babel import get_locale
@@ -8,14 +11,36 @@ from flask_babel import get_locale
 from idp.extensions import babel
 
 LOCALES = ("fr", "en")
+COOKIE = "idp_lang"  # the parent's explicit choice, remembered for a year
 
 
 def select_locale() -> str:
+    chosen = request.cookies.get(COOKIE)
+    if chosen in LOCALES:
+        return chosen
     for tag in session.get("ui_locales", "").split():
         language = tag.split("-")[0].lower()
         if language in LOCALES:
             return language
     return request.accept_languages.best_match(LOCALES) or LOCALES[0]
+
+
+def language_next() -> str:
+    """Where the language switch sends back to: this page, or the page that posted here.
+
+    A page shown after a POST can't be fetched again with GET; the page the form was on can
+    (the referrer, when it is on this site).
+    """
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return "/"
+
+
+def remember_for_account(code: str) -> None:
+    """Hook for the account's stored language (mails); nothing stored yet."""
 
 
 def init_app(app: Flask) -> None:
@@ -26,3 +51,4 @@ def init_app(app: Flask) -> None:
         default_translation_directories="translations",
     )
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["language_next"] = language_next

@@ -31,13 +31,21 @@ def _plural(singular: str, plural: str) -> tuple[str, str]:
 CATALOGUE: dict[str, str | tuple[str, str]] = {
     # Login
     "login.failed": N_("Identifiant ou mot de passe incorrect."),
+    "login.failed_warning": N_(
+        "Identifiant ou mot de passe incorrect. Attention : après %(n)d essais infructueux, "
+        "vous devrez patienter avant de pouvoir réessayer."
+    ),
     "login.failed_wait": _plural(
-        "Identifiant ou mot de passe incorrect. Par sécurité, réessayez dans %(num)d minute.",
-        "Identifiant ou mot de passe incorrect. Par sécurité, réessayez dans %(num)d minutes.",
+        "Identifiant ou mot de passe incorrect. Par sécurité, réessayez dans %(num)d minute, "
+        "à partir de %(time)s.",
+        "Identifiant ou mot de passe incorrect. Par sécurité, réessayez dans %(num)d minutes, "
+        "à partir de %(time)s.",
     ),
     "login.throttled": _plural(
-        "Trop d'essais infructueux. Par sécurité, réessayez dans %(num)d minute.",
-        "Trop d'essais infructueux. Par sécurité, réessayez dans %(num)d minutes.",
+        "Trop d'essais infructueux. Par sécurité, réessayez dans %(num)d minute, "
+        "à partir de %(time)s.",
+        "Trop d'essais infructueux. Par sécurité, réessayez dans %(num)d minutes, "
+        "à partir de %(time)s.",
     ),
     "login.locked_now": N_(
         "Trop d'essais infructueux : par sécurité, le compte est bloqué. "
@@ -52,6 +60,12 @@ CATALOGUE: dict[str, str | tuple[str, str]] = {
     # Activation
     "activation.birthdate_wrong": N_("Cette date ne correspond pas à celle que l'école connaît."),
     "activation.tries_left": N_("Essais restants : %(n)d."),
+    "activation.tries_rule": _plural(
+        "Il vous reste %(num)d essai pour la date de naissance. Après %(max)d dates erronées, "
+        "le compte est bloqué par sécurité et seule l'école peut le débloquer.",
+        "Il vous reste %(num)d essais pour la date de naissance. Après %(max)d dates erronées, "
+        "le compte est bloqué par sécurité et seule l'école peut le débloquer.",
+    ),
     # Account management
     "account.current_password_wrong": N_("Mot de passe actuel incorrect."),
     "account.password_unchanged": N_(
@@ -84,7 +98,11 @@ CATALOGUE: dict[str, str | tuple[str, str]] = {
     "field.identifier_missing": N_("Saisissez votre identifiant."),
     "field.password_missing_login": N_("Saisissez votre mot de passe."),
     "field.birthdate_missing": N_("Indiquez la date de naissance, par exemple 14/02/2016."),
-    "field.birthdate_format": N_("Indiquez la date sous la forme JJ/MM/AAAA."),
+    "field.birthdate_format": N_(
+        "Indiquez la date sous la forme JJ/MM/AAAA, par exemple 14/02/2016."
+    ),
+    "field.birthdate_future": N_("Cette date est dans le futur : vérifiez l'année."),
+    "field.birthdate_too_old": N_("Vérifiez l'année : cette date est trop ancienne."),
     # Password policy (CNIL 2022)
     "password.too_short": N_("Le mot de passe doit compter au moins 12 caractères."),
     "password.too_long": N_("Le mot de passe doit compter au plus 128 caractères."),

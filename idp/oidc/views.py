@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import parse_qsl, urlencode
 
 from authlib.common.urls import add_params_to_uri
@@ -28,6 +29,7 @@ from idp.oidc import discovery as discovery_document
 from idp.oidc import interactions, policy
 from idp.oidc.server import authorization
 
+log = logging.getLogger(__name__)
 bp = Blueprint("oidc", __name__)
 
 
@@ -161,7 +163,10 @@ def _error_response(request: OAuth2Request, error: OAuth2Error) -> Response:
 
 
 def _error_page(message: str, detail: str | None = None) -> Response:
-    body = render_template("oidc/error.html", message=message, detail=detail)
+    """The parent reads plain French; the technical detail goes to the log, for the operator."""
+    if detail:
+        log.info("refused request shown to a person: %s", detail)
+    body = render_template("oidc/error.html", message=message)
     return Response(body, status=400)
 
 

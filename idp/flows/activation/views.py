@@ -7,7 +7,7 @@ pending request, the request resumes and the parent lands back on the teleservic
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from idp import sessions
@@ -60,7 +60,13 @@ def required() -> Response | str | tuple[str, int]:
     if form.errors:
         status = 400
     child = service.child_to_confirm(account)
-    page = render_template("activation/form.html", form=form, account=account, child=child)
+    page = render_template(
+        "activation/form.html",
+        form=form,
+        account=account,
+        child=child,
+        max_tries=service.MAX_BIRTHDATE_FAILURES,
+    )
     return page, status
 
 
@@ -111,12 +117,17 @@ def change_email() -> Response | str | tuple[str, int]:
     return _check_mail(account, mail_sent=result.mail_sent)
 
 
-@bp.post("/not-guardian")
+@bp.route("/not-guardian", methods=["GET", "POST"])
 @login_required
 def not_guardian() -> Response | str | tuple[str, int]:
+    """A step of its own: the page says what will happen; only its button reports."""
     account = sessions.current_account()
-    if not ConfirmForm().validate():
+    if account.status != PROVISIONAL:
         return redirect(url_for("activation.required"))
+    form = ConfirmForm()
+    if request.method == "GET" or not form.validate():
+        child = service.child_to_confirm(account)
+        return render_template("activation/not_guardian.html", form=form, child=child)
     if service.report_not_guardian(account):
         sessions.sign_out()
         return render_template("activation/reported.html")
