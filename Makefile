@@ -4,7 +4,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 PYTHON  ?= python3
 
-.PHONY: run test install lint format translations messages bench bench-import clean
+.PHONY: run test install lint format translations messages bench bench-import clean axe
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,15 +23,18 @@ messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k _plural:1,2 --no-location --sort-output -o idp/translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i idp/translations/messages.pot -d idp/translations
 
+# Ctrl-C stops both: the provider ends on SIGINT, then the trap stops the LSU (a background job
+# of a non-interactive shell ignores SIGINT). No `kill 0`: it signalled make and the shell too.
 run: install
-	$(BIN)/idp demo --lsu-client-file instance/lsu-client.json
-	@echo "Provider: http://127.0.0.1:5000   LSU demo: http://127.0.0.1:5001   (Ctrl-C stops both)"
-	@trap 'kill 0' INT TERM EXIT; \
-		LSU_CLIENT_FILE=instance/lsu-client.json $(BIN)/python -m clients.lsu & \
-		$(BIN)/idp serve --port 5000
+	@$(BIN)/idp demo --lsu-client-file instance/lsu-client.json
+	@echo "(Ctrl-C stops both)"
+	@LSU_CLIENT_FILE=instance/lsu-client.json $(BIN)/python -m clients.lsu & lsu=$$!; \
+		trap 'kill $$lsu 2>/dev/null; wait $$lsu 2>/dev/null; exit 0' INT TERM; \
+		$(BIN)/idp serve --port 5000; \
+		kill $$lsu 2>/dev/null; wait $$lsu 2>/dev/null; exit 0
 
 # The whole suite on SQLite; again on PostgreSQL when IDP_TEST_DATABASE_URL is set (CI sets it).
-test: install lint
+test: install lint axe
 	$(BIN)/pytest
 	@if [ -n "$$IDP_TEST_DATABASE_URL" ]; then \
 		echo "== the same suite on PostgreSQL ($$IDP_TEST_DATABASE_URL)"; \
@@ -61,3 +64,8 @@ bench-import: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache *.egg-info
+
+# axe-core (npm) for the accessibility checks of the browser tests, outside the repository's tree.
+axe: .cache/axe/node_modules/axe-core/axe.min.js
+.cache/axe/node_modules/axe-core/axe.min.js:
+	npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core
