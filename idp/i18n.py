@@ -3,12 +3,14 @@ teleservice, then the browser's language may pick English."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from flask import Flask, request, session
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 
-from idp.extensions import babel
+from idp.extensions import babel, db
 
 LOCALES = ("fr", "en")
 COOKIE = "idp_lang"  # the parent's explicit choice, remembered for a year
@@ -39,8 +41,24 @@ def language_next() -> str:
     return "/"
 
 
-def remember_for_account(code: str) -> None:
-    """Hook for the account's stored language (mails); nothing stored yet."""
+def remember_for_account(account, code: str | None = None) -> None:
+    """Store the language of the pages on the account, so that its mails are written in it
+    (even those sent while the parent is not on the site). Commits only if it changed."""
+    code = code or str(get_locale())
+    if account is not None and code in LOCALES and account.locale != code:
+        account.locale = code
+        db.session.commit()
+
+
+@contextmanager
+def account_language(account) -> Iterator[None]:
+    """Translate in the account's language inside the block (its mails); else the page's."""
+    code = getattr(account, "locale", None)
+    if code in LOCALES and code != str(get_locale()):
+        with force_locale(code):
+            yield
+    else:
+        yield
 
 
 def init_app(app: Flask) -> None:

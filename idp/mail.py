@@ -16,7 +16,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, render_template, url_for
+from flask_babel import LazyString
 
+from idp import i18n
 from idp.models.base import random_id
 
 log = logging.getLogger(__name__)
@@ -54,9 +56,16 @@ def build(to: str, template: str, subject: str, **context) -> EmailMessage:
     return message
 
 
-def send(to: str, template: str, subject: str, **context) -> None:
-    """Build and send one mail; MailError if the SMTP server can't be reached or refuses it."""
-    message = build(to, template, subject, **context)
+def send(to: str, template: str, subject: str | LazyString, **context) -> None:
+    """Build and send one mail; MailError if the SMTP server can't be reached or refuses it.
+
+    Written in the language of ``context["account"]`` (or the first of ``accounts``) when it
+    has one (``idp.i18n``); a lazy
+    ``subject`` (``_l``) is translated in it too.
+    """
+    owner = context.get("account") or next(iter(context.get("accounts") or []), None)
+    with i18n.account_language(owner):
+        message = build(to, template, str(subject), **context)
     url = current_app.config["SMTP_URL"]
     if url:
         _send_smtp(url, message)

@@ -14,13 +14,13 @@ from typing import Any
 from babel.dates import format_date
 from flask import current_app
 from flask_babel import get_locale
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from idp import mail
 from idp.models import Account, Staff
 
 
-def _send(to: str, template: str, subject: str, **context: Any) -> bool:
+def _send(to: str, template: str, subject: object, **context: Any) -> bool:
     try:
         mail.send(to, template, subject=subject, **context)
     except mail.MailError:
@@ -33,7 +33,7 @@ def activation_link(account: Account, token: str) -> bool:
     return _send(
         account.email,
         "activation",
-        subject=_("Confirmez votre adresse électronique"),
+        subject=_l("Confirmez votre adresse électronique"),
         account=account,
         link=mail.provider_url("activation.confirm", token=token),
         hours=current_app.config["ACTIVATION_LINK_TTL"] // 3600,
@@ -45,7 +45,7 @@ def email_change_link(account: Account, email: str, token: str) -> bool:
     return _send(
         email,
         "account_email_change",
-        subject=_("Confirmez votre nouvelle adresse électronique"),
+        subject=_l("Confirmez votre nouvelle adresse électronique"),
         account=account,
         link=mail.provider_url("account.confirm_email", token=token),
         hours=current_app.config["ACTIVATION_LINK_TTL"] // 3600,
@@ -58,7 +58,7 @@ def email_change_notice(account: Account, email: str) -> bool:
     return _send(
         account.email,
         "account_email_change_notice",
-        subject=_("Demande de changement d'adresse électronique"),
+        subject=_l("Demande de changement d'adresse électronique"),
         account=account,
         new_email=mail.mask(email),
     )
@@ -69,7 +69,7 @@ def password_changed_notice(account: Account) -> bool:
     return _send(
         account.email,
         "account_password_changed",
-        subject=_("Votre mot de passe a été modifié"),
+        subject=_l("Votre mot de passe a été modifié"),
         account=account,
     )
 
@@ -79,7 +79,7 @@ def password_reset_link(account: Account, token: str) -> bool:
     return _send(
         account.email,
         "password_reset",
-        subject=_("Choisissez un nouveau mot de passe"),
+        subject=_l("Choisissez un nouveau mot de passe"),
         account=account,
         link=mail.provider_url("recovery.reset_password", token=token),
         minutes=current_app.config["RESET_LINK_TTL"] // 60,
@@ -91,7 +91,7 @@ def password_reset_notice(account: Account) -> bool:
     return _send(
         account.email,
         "password_changed",
-        subject=_("Votre mot de passe a été modifié"),
+        subject=_l("Votre mot de passe a été modifié"),
         account=account,
     )
 
@@ -101,7 +101,7 @@ def identifier_reminder(email: str, accounts: Sequence[Account]) -> bool:
     return _send(
         email,
         "identifier_reminder",
-        subject=_("Votre identifiant de compte parent"),
+        subject=_l("Votre identifiant de compte parent"),
         accounts=accounts,
         login_link=mail.provider_url("login.login"),
     )
@@ -112,9 +112,9 @@ def inactivity_warning(account: Account, disabled_on: datetime) -> bool:
     return _send(
         account.email,
         "inactivity_warning",
-        subject=_("Votre compte parent sera bientôt désactivé"),
+        subject=_l("Votre compte parent sera bientôt désactivé"),
         account=account,
-        day=format_date(disabled_on, "d MMMM y", locale=get_locale()),
+        day=format_date(disabled_on, "d MMMM y", locale=account.locale or get_locale()),
         login_link=mail.provider_url("login.login"),
     )
 

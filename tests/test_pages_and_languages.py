@@ -14,8 +14,10 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from idp import ROOT
-from tests.oidc_client import csrf_token
+from idp import ROOT, jobs
+from idp.extensions import db
+from tests.mailbox import text_of
+from tests.oidc_client import OIDCClient, csrf_token
 
 PO = Path(ROOT, "idp", "translations", "en", "LC_MESSAGES", "messages.po")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "N_": None}
@@ -110,3 +112,40 @@ def test_the_language_switch_never_sends_to_another_site(browser, target):
 def test_an_unknown_language_changes_nothing(browser):
     response = browser.get("/langue/de?next=/aide")
     assert response.status_code == 302 and "Set-Cookie" not in response.headers
+
+
+def test_mails_are_written_in_the_language_the_parent_chose(app, factory, mailbox):
+    """Switched to English while signed in: a reset asked later from a French browser (another
+    device, never switched) still arrives in English, the account's language."""
+    account, password = factory.account(email="anais@example.org")
+    parent = app.test_client()
+    OIDCClient(parent, "", None, "").sign_in(account.identifier, password)
+    parent.get("/langue/en?next=/compte")
+    db.session.refresh(account)
+    assert account.locale == "en"
+
+    elsewhere = app.test_client()  # French: no choice made, a French browser
+    page = elsewhere.get("/recovery/password", headers={"Accept-Language": "fr"})
+    assert '<html lang="fr">' in page.text
+    asked = elsewhere.post(
+        "/recovery/password",
+        data={"identifier": account.identifier, "csrf_token": csrf_token(page.text)},
+        headers={"Accept-Language": "fr"},
+    )
+    asked.close()  # as a server does once the page is sent: the mail job starts
+    assert jobs.wait_for_jobs()
+
+    mail = mailbox.last_to("anais@example.org")
+    assert mail["Subject"] == "Choose a new password"
+    assert "password" in text_of(mail) and "mot de passe" not in text_of(mail)
+
+
+def test_signing_in_remembers_the_language_of_the_pages(app, factory, mailbox):
+    account, password = factory.account(email="anais@example.org")
+    browser = app.test_client()
+    browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-GB,en;q=0.8"  # an English phone
+    assert (
+        OIDCClient(browser, "", None, "").sign_in(account.identifier, password).status_code == 302
+    )
+    db.session.refresh(account)
+    assert account.locale == "en"

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from idp import i18n
+from idp import i18n, sessions
 
 bp = Blueprint("pages", __name__)
 
@@ -58,7 +58,7 @@ def language(code: str) -> Response:
         response.set_cookie(
             i18n.COOKIE, code, max_age=YEAR, httponly=True, samesite="Lax", secure=request.is_secure
         )
-        i18n.remember_for_account(code)
+        i18n.remember_for_account(sessions.current_account(), code)
     return response
 
 
