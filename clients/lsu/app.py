@@ -8,6 +8,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
+from . import i18n
 from .config import Settings, load_settings
 from .views import CLIENT_KEY, SETTINGS_KEY, ProviderUnavailable, bp
 
@@ -36,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions[SETTINGS_KEY] = settings
     app.extensions[CLIENT_KEY] = _register_client(app, settings)
     app.register_blueprint(bp)
+    app.context_processor(lambda: {"t": i18n.translate, "lang": i18n.current_language()})
     _register_error_pages(app)
     return app
 

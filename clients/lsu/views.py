@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
+from . import i18n
 from .config import Settings
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,14 @@ def home() -> str:
     return render_template("home.html", user=session.get("user"))
 
 
+@bp.get("/langue/<code>")
+def language(code: str) -> Response:
+    """The language switch: remembered in the session, and passed on at the next sign-in."""
+    if code in i18n.LANGUAGES:
+        session["lang"] = code
+    return redirect(url_for("lsu.home"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response:
     provider_metadata()
@@ -74,6 +83,7 @@ def login() -> Response:
         for name in ("prompt", "login_hint")
         if (value := request.values.get(name, "").strip())
     }
+    extra["ui_locales"] = i18n.current_language()  # the provider's pages follow
     _prune_pending_logins()
     try:
         return _client().authorize_redirect(_settings().redirect_uri, **extra)
@@ -123,6 +133,8 @@ def _finish_login() -> Response | tuple[str, int]:
         "children": _children(claims.get("children")),
     }
     session["id_token"] = token["id_token"]
+    if claims.get("locale") in i18n.LANGUAGES:  # the language the parent uses on the provider
+        session["lang"] = claims["locale"]
     return redirect(url_for("lsu.home"))
 
 
@@ -153,7 +165,10 @@ def _children(value: Any) -> list[dict[str, Any]]:
 @bp.post("/logout")
 def logout() -> Response:
     id_token = session.get("id_token")
+    language = session.get("lang")
     session.clear()
+    if language:
+        session["lang"] = language  # signing out keeps the language
     home_url = url_for("lsu.home")
     if not id_token:
         return redirect(home_url)

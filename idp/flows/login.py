@@ -105,7 +105,8 @@ def login() -> Response | str:
                 ip_address=request.remote_addr or "",
             )
             audit.record("login", account=result.account)
-            i18n.remember_for_account(result.account)
+            if result.account.locale is None:  # a choice made on the switch stays
+                i18n.remember_for_account(result.account)
             return _after_sign_in()
         refusal, retry_after = result.refusal, result.retry_after
     waiting = interactions.peek(session.get("interaction"), sessions.browser_id())

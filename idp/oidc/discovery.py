@@ -21,6 +21,7 @@ CLAIMS = [
     "given_name",
     "family_name",
     "name",
+    "locale",
     "email",
     "email_verified",
     "children",
