@@ -110,6 +110,8 @@ def test_signing_out_of_the_lsu_demo_ends_the_provider_session(app, live_server,
     back = browser.post(f"{lsu_server}/logout")  # RP-initiated logout, then back to the LSU
     assert back.url == f"{lsu_server}/"
     assert "Se connecter avec mon compte parent" in back.text
+    assert '<p class="info" role="status">Vous êtes déconnecté.</p>' in back.text  # said once
+    assert "Vous êtes déconnecté" not in browser.get(f"{lsu_server}/").text
 
     again = browser.get(f"{lsu_server}/login")
     assert again.url.startswith(f"{live_server.url}/login")  # the password is asked again

@@ -32,6 +32,7 @@ ENGLISH = {
         "No child is linked to your parent account."
     ),
     "Se déconnecter": "Sign out",
+    "Vous êtes déconnecté.": "You are signed out.",
     "Page introuvable": "Page not found",
     "Action non autorisée": "Action not allowed",
     "Erreur": "Error",

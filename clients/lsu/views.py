@@ -64,7 +64,8 @@ def _prune_pending_logins() -> None:
 
 @bp.get("/")
 def home() -> str:
-    return render_template("home.html", user=session.get("user"))
+    signed_out = session.pop("signed_out", False)
+    return render_template("home.html", user=session.get("user"), signed_out=signed_out)
 
 
 @bp.get("/langue/<code>")
@@ -169,6 +170,7 @@ def logout() -> Response:
     session.clear()
     if language:
         session["lang"] = language  # signing out keeps the language
+    session["signed_out"] = True  # the home page says so, once
     home_url = url_for("lsu.home")
     if not id_token:
         return redirect(home_url)
