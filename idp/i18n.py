@@ -34,7 +34,11 @@ def language_next() -> str:
     (the referrer, when it is on this site).
     """
     if request.method == "GET":
-        return request.full_path.rstrip("?")
+        try:
+            query = request.query_string.decode()
+        except UnicodeDecodeError:  # a hand-made address: its error page links to the path only
+            query = ""
+        return f"{request.path}?{query}" if query else request.path
     referrer = urlsplit(request.referrer or "")
     if referrer.netloc == request.host and referrer.path.startswith("/"):
         return referrer.path + (f"?{referrer.query}" if referrer.query else "")
