@@ -35,6 +35,15 @@ AXE_RUN = """async () => {
     v => `${v.id}: ${v.help} at ${v.nodes.map(n => n.target).join(", ")}`);
 }"""
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+# Tap targets (WCAG 2.5.5): every control and every stand-alone link at least 44 px tall; links
+# inside a sentence are the criterion's inline exception.
+TARGETS = """() => [...document.querySelectorAll(
+    "button:not([hidden]), input:not([type=hidden]), select, summary, .links a, .back a, " +
+    "header a:not(.skip), footer a, .error-summary a, .actions a")]
+  .filter(e => e.offsetParent !== null)
+  .filter(e => e.getBoundingClientRect().height < 44)
+  .map(e => `${e.tagName} ${e.id || e.textContent.trim()}: ${e.getBoundingClientRect().height}`)
+"""
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +84,7 @@ class Tour:
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 800})
             assert page.evaluate(OVERFLOW) <= 0, f"{name} ({self.lang}) scrolls sideways at {width}"
+            assert page.evaluate(TARGETS) == [], f"{name} ({self.lang}) at {width}"
         page.set_viewport_size(PHONE)
         self.checked.append(name)
 
