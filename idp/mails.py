@@ -124,7 +124,7 @@ def staff_enrolment_link(staff: Staff, token: str) -> bool:
     return _send(
         staff.email,
         "staff_enrolment",
-        subject=_("Votre accès à la console de l'école"),
+        subject=_l("Votre accès à la console de l'école"),
         staff=staff,
         link=mail.provider_url("console.enrol", token=token),
         days=max(1, current_app.config["STAFF_ENROLMENT_TTL"] // 86400),

@@ -1,7 +1,7 @@
 """The account's language, for its mails
 
 Revision ID: 0010_locale
-Revises: 0014_retention
+Revises: 0013_staff
 
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_locale"
-down_revision = "0014_retention"
+down_revision = "0013_staff"
 branch_labels = None
 depends_on = None
 
