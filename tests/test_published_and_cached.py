@@ -7,6 +7,7 @@ Discovery and JWKS are prebuilt bytes with an ETag, so a teleservice can revalid
 
 from __future__ import annotations
 
+import logging
 import time
 
 from sqlalchemy import create_engine, text
@@ -36,15 +37,20 @@ def test_a_rotated_secret_is_refused_at_once(rp: OIDCClient, factory):
     assert exchange_status(rp, account, password) == 200
 
 
-def test_a_removed_client_is_refused_at_once(rp: OIDCClient, factory):
+def test_a_removed_client_is_refused_at_once(rp: OIDCClient, factory, caplog):
     account, password = factory.account()
     tokens = rp.tokens_for(account.identifier, password)
 
     clients.remove_client(rp.client_id)
 
     assert rp.refresh(tokens["refresh_token"]).status_code == 401
-    page = rp.authorize()
-    assert page.status_code == 400 and "invalid_client" in page.get_data(as_text=True)
+    with caplog.at_level(logging.INFO, logger="idp.oidc.views"):
+        page = rp.authorize()
+    assert page.status_code == 400
+    assert 'data-message-id="oidc.invalid_request"' in page.get_data(as_text=True)
+    # The page is plain French; the technical reason goes to the operator's log only.
+    assert "invalid_client" not in page.get_data(as_text=True)
+    assert "invalid_client" in caplog.text
 
 
 def test_a_client_registered_after_a_miss_works_at_once(factory, browser):
