@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idp import config as settings
 
@@ -29,6 +30,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings.check_config(values)
     app.config.update(values)
     _configure_flask(app)
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:  # the client's address, scheme and host as the outermost trusted proxy saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
     from idp import errors, i18n, messages, sessions
     from idp.accounts import events
