@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -82,7 +83,10 @@ class OneLineGroup(click.Group):
 @click.group(cls=OneLineGroup)
 def main() -> None:
     """Identity provider for parents of school children."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from idp import logs
+
+    log_format = "json" if os.environ.get("IDP_LOG_FORMAT") == "json" else "text"
+    logs.configure(log_format, logging.WARNING)
 
 
 @main.command()
