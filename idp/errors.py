@@ -120,6 +120,11 @@ def _undecodable(error: UnicodeDecodeError) -> Response:
     return error_response(400)
 
 
+def _too_deep(error: RecursionError) -> Response:
+    """A hostile document nested deeper than the parsers recurse: a bad request, not a crash."""
+    return error_response(400)
+
+
 def _database_away(error: OperationalError) -> Response:
     log.error("database unavailable: %s", error.orig.__class__.__name__)
     db.session.rollback()
@@ -142,6 +147,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(InsecureTransportError, insecure_transport)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(UnicodeDecodeError, _undecodable)
+    app.register_error_handler(RecursionError, _too_deep)
     app.register_error_handler(OperationalError, _database_away)
     app.register_error_handler(InternalServerError, _unexpected)
     app.register_error_handler(HTTPException, _http_error)
