@@ -28,7 +28,7 @@ from idp import audit, sessions
 from idp.extensions import csrf
 from idp.messages import message
 from idp.oidc import discovery as discovery_document
-from idp.oidc import interactions, policy
+from idp.oidc import interactions, policy, strictness
 from idp.oidc.server import authorization
 
 bp = Blueprint("oidc", __name__)
@@ -102,6 +102,11 @@ def jwks() -> Response:
 @csrf.exempt
 @refuses_hostile_text
 def authorize() -> Response:
+    if strictness.repeated_parameter(http_request):  # RFC 6749 §3.1: which one would count?
+        return _error_page(
+            _("Le téléservice qui vous a envoyé ici a fait une demande de connexion invalide."),
+            detail="invalid_request: a parameter is repeated",
+        )
     return _authorize(authorization.create_oauth2_request(http_request))
 
 
@@ -197,21 +202,23 @@ def _error_page(message: str, detail: str | None = None) -> Response:
 @csrf.exempt
 @refuses_hostile_text
 def token() -> Response:
-    return authorization.create_token_response()
+    return strictness.check_token_request(http_request) or authorization.create_token_response()
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
 @refuses_hostile_text
 def userinfo() -> Response:
-    return authorization.create_endpoint_response("userinfo")
+    refused = strictness.no_token_at_all(http_request)
+    return refused or authorization.create_endpoint_response("userinfo")
 
 
 @bp.post("/revoke")
 @csrf.exempt
 @refuses_hostile_text
 def revoke() -> Response:
-    return authorization.create_endpoint_response("revocation")
+    refused = strictness.check_token_request(http_request)
+    return refused or authorization.create_endpoint_response("revocation")
 
 
 @bp.route("/logout", methods=["GET", "POST"])
