@@ -34,13 +34,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if hops:  # the client's address, scheme and host as the outermost trusted proxy saw them
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-    from idp import errors, i18n, logs, messages, sessions
+    from idp import errors, i18n, logs, messages, sessions, web_security
     from idp.accounts import events
     from idp.extensions import csrf, db, limiter, migrate, talisman
     from idp.oidc.server import init_oidc
 
     logs.init_app(app)
     errors.init_app(app)  # first: its input check runs before any other request hook
+    web_security.init_app(app)  # then the cross-site check, before CSRFProtect's
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "idp" / "migrations"))
     csrf.init_app(app)

@@ -86,6 +86,7 @@ def change_password() -> Response | tuple[str, int]:
             keep_session=login_session.id,
         )
         if result.outcome == service.DONE_NOW:
+            sessions.renew()
             flash_message("account.password_changed")
             return redirect(url_for("account.show"))
         show_errors(form, result.errors)

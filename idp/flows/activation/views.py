@@ -155,6 +155,8 @@ def _continue(confirmed_id: int | None = None) -> Response | str:
     """
     login_session = sessions.current_session()
     mine = login_session is not None and confirmed_id in (None, login_session.account_id)
+    if mine and confirmed_id is not None:
+        sessions.renew()  # provisional → active: a privilege change, a new session token
     if mine and login_session.account.is_active:
         waiting = interactions.peek(session.get("interaction"), sessions.browser_id())
         if waiting is not None:
