@@ -110,6 +110,12 @@ def serve(app: Flask, host: str, port: int, workers: int | None) -> None:
     """Serve the provider (gunicorn when --workers is given)."""
     from idp.cli.servers import serve_for_development, serve_with_gunicorn
 
+    if workers and workers > 1 and not app.config["REDIS_URL"]:
+        # Throttling counters in process memory would be per worker: an unknown identifier
+        # spread over workers is never slowed down, the per-address limits are multiplied.
+        raise ConfigError(
+            "--workers above 1 needs IDP_REDIS_URL: the throttling counters must be shared"
+        )
     if workers:
         serve_with_gunicorn(app, host, port, workers)
     else:
