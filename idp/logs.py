@@ -89,10 +89,16 @@ def protect(handler: logging.Handler, log_format: str | None = None) -> logging.
 
 
 def configure(log_format: str = "text", level: int = logging.INFO) -> None:
-    """The process's logging: one stderr handler on the root logger, masked, in the format."""
+    """The process's logging: one stderr handler on the root logger, masked, in the format.
+
+    Like `logging.basicConfig`, it leaves a root logger that already has handlers as it is,
+    but masks what they write.
+    """
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
+    if root.handlers:
+        for handler in root.handlers:
+            protect(handler)
+        return
     root.addHandler(protect(logging.StreamHandler(sys.stderr), log_format))
     root.setLevel(level)
 
