@@ -34,12 +34,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if hops:  # the client's address, scheme and host as the outermost trusted proxy saw them
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-    from idp import errors, i18n, logs, messages, sessions, web_security
+    from idp import errors, i18n, logs, messages, metrics, sessions, web_security
     from idp.accounts import events
     from idp.extensions import csrf, db, limiter, migrate, talisman
     from idp.oidc.server import init_oidc
 
     logs.init_app(app)
+    metrics.init_app(app)
     errors.init_app(app)  # first: its input check runs before any other request hook
     web_security.init_app(app)  # then the cross-site check, before CSRFProtect's
     db.init_app(app)
@@ -102,10 +103,13 @@ def _init_security_headers(app: Flask, talisman) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from idp import operations
     from idp.flows import account, activation, gate, login, recovery
     from idp.oidc import views as oidc_views
     from idp.oidc.clients import views as registration
     from idp.portal import views as portal_views
+
+    app.register_blueprint(operations.bp)
 
     app.register_blueprint(oidc_views.bp)
     app.register_blueprint(registration.bp)

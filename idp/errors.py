@@ -25,7 +25,17 @@ OIDC_ENDPOINTS = (
     "oidc.revoke",
     "oidc.end_session",
 )
-API_PATHS = ("/token", "/userinfo", "/revoke", "/jwks.json", "/.well-known/", "/register")
+API_PATHS = (
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/token",
+    "/userinfo",
+    "/revoke",
+    "/jwks.json",
+    "/.well-known/",
+    "/register",
+)
 
 
 def _wants_json() -> bool:
