@@ -104,6 +104,16 @@ def refuse_nul_characters() -> Response | None:
     return None
 
 
+def refuse_json_on_pages() -> Response | None:
+    """The pages' forms are HTML forms (contract §4): a JSON body there is a hand-made request.
+
+    Flask-WTF would read a JSON document as the form and fail on anything but an object.
+    """
+    if request.is_json and not request.path.startswith(API_PATHS):
+        return error_response(400)
+    return None
+
+
 def refuse_plain_http() -> Response | None:
     """Under an https issuer, the OIDC endpoints answer only requests that came over https.
 
@@ -154,6 +164,7 @@ def _unexpected(error: InternalServerError) -> Response:
 def init_app(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
     app.before_request(refuse_plain_http)
+    app.before_request(refuse_json_on_pages)
     app.register_error_handler(InsecureTransportError, insecure_transport)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(UnicodeDecodeError, _undecodable)

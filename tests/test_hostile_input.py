@@ -95,3 +95,11 @@ def test_revoke_and_logout_with_forbidden_characters(browser, rp):
         "/logout", query_string={"client_id": "\u00e9", "post_logout_redirect_uri": "a\\b"}
     )
     assert logout.status_code in (200, 400)
+
+
+@pytest.mark.parametrize("body", ["[[]]", "[]", "3", '"x"', '{"identifier": ["a"]}'])
+def test_a_json_body_on_a_page_is_a_400_not_a_crash(browser, body):
+    """Found by the property test: Flask-WTF reads a JSON body as the form, and a list crashed."""
+    response = browser.post("/login", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert 'lang="fr"' in response.get_data(as_text=True)

@@ -65,3 +65,12 @@ def test_userinfo_with_a_bad_token_still_names_the_error(browser):
     response = browser.get("/userinfo", headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_an_authorization_header_without_credentials_is_refused_not_a_crash(browser):
+    """Found by the property test: `Authorization: Bearer ` made Authlib's parser fail (500)."""
+    for path in ("/token", "/revoke"):
+        response = browser.post(path, headers={"Authorization": "Bearer "})
+        assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"
+    response = browser.get("/userinfo", headers={"Authorization": "Basic"})
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_request"

@@ -31,6 +31,21 @@ def several_client_methods(request: Request) -> bool:
     return basic and any(name in request.form for name in BODY_CREDENTIALS)
 
 
+def malformed_authorization(request: Request) -> bool:
+    """An Authorization header with a scheme and no credentials (`Bearer `): Authlib's parsers
+    split it in two and fail, so it is answered here."""
+    value = request.headers.get("Authorization")
+    return value is not None and len(value.split(None, 1)) < 2
+
+
+def invalid_client() -> Response:
+    response = jsonify(error="invalid_client")
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Basic error="invalid_client"'
+    response.headers.update(NO_STORE)
+    return response
+
+
 def invalid_request(description: str) -> Response:
     response = jsonify(error="invalid_request", error_description=description)
     response.status_code = 400
@@ -40,6 +55,8 @@ def invalid_request(description: str) -> Response:
 
 def check_token_request(request: Request) -> Response | None:
     """The JSON error for a token or revocation request that breaks §3.2 or §2.3, or None."""
+    if malformed_authorization(request):
+        return invalid_client()
     if repeated_parameter(request):
         return invalid_request("A parameter is repeated.")
     if several_client_methods(request):
@@ -50,6 +67,10 @@ def check_token_request(request: Request) -> Response | None:
 def no_token_at_all(request: Request) -> Response | None:
     """RFC 6750 §3.1: 401 with `WWW-Authenticate: Bearer` and nothing else, when nothing was
     presented; None when the request carries a token somewhere (Authlib judges it)."""
+    if malformed_authorization(request):
+        response = invalid_request("Malformed Authorization header.")
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_request"'
+        return response
     if request.headers.get("Authorization") or "access_token" in request.values:
         return None
     response = Response(status=401)
