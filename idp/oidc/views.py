@@ -50,14 +50,9 @@ def refuses_hostile_text(view: Callable[..., Response]) -> Callable[..., Respons
             if not str(error).startswith(HOSTILE_DESCRIPTION):
                 raise
             if http_request.endpoint == "oidc.end_session":
-                return _error_page(_("La demande de déconnexion est invalide."))
+                return _error_page(message("oidc.invalid_logout"))
             if http_request.endpoint in ("oidc.authorize", "oidc.resume"):
-                return _error_page(
-                    _(
-                        "Le téléservice qui vous a envoyé ici a fait une demande de connexion "
-                        "invalide."
-                    )
-                )
+                return _error_page(message("oidc.invalid_request"))
             response = jsonify(error="invalid_request")
             response.status_code = 400
             response.headers["Cache-Control"] = "no-store"
@@ -104,7 +99,7 @@ def jwks() -> Response:
 def authorize() -> Response:
     if strictness.repeated_parameter(http_request):  # RFC 6749 §3.1: which one would count?
         return _error_page(
-            _("Le téléservice qui vous a envoyé ici a fait une demande de connexion invalide."),
+            message("oidc.invalid_request"),
             detail="invalid_request: a parameter is repeated",
         )
     return _authorize(authorization.create_oauth2_request(http_request))
