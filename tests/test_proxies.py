@@ -130,3 +130,29 @@ def test_trusted_proxies_must_be_a_small_whole_number():
     assert from_environment({"IDP_TRUSTED_PROXIES": "2"})["TRUSTED_PROXIES"] == 2
     with pytest.raises(ConfigError, match="IDP_TRUSTED_PROXIES"):
         from_environment({"IDP_TRUSTED_PROXIES": "many"})
+
+
+def test_the_login_rate_limit_is_per_parent_address_behind_the_balancer(https_app):
+    """Behind one trusted proxy, two parents are two addresses: one exhausting the per-address
+    limit does not block the other (without ProxyFix, both would be the balancer)."""
+    app = https_app(1)
+    with app.app_context():
+        browser = app.test_client()
+
+        def attempt(address: str, number: int = 0):
+            headers = {**BALANCER, "X-Forwarded-For": address}
+            page = browser.get("/login", base_url="http://10.0.0.5", headers=headers)
+            return browser.post(
+                "/login",
+                data={
+                    "identifier": f"inconnu.{number}",  # never the same: no per-account delay
+                    "password": "wrong-password-1",
+                    "csrf_token": csrf_token(page.get_data(as_text=True)),
+                },
+                base_url="http://10.0.0.5",
+                headers={**headers, "Referer": "https://connexion.example.org/login"},
+            )
+
+        answers = [attempt("203.0.113.7", number).status_code for number in range(21)]
+        assert answers[-1] == 429 and 429 not in answers[:20]
+        assert attempt("198.51.100.9").status_code != 429
