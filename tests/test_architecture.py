@@ -17,7 +17,14 @@ from idp import ROOT
 
 # Lowest first. The root package `idp` (create_app) wires everything, like the CLI.
 LAYERS: dict[str, set[str]] = {
-    "foundations": {"idp.config", "idp.extensions", "idp.messages", "idp.passwords"},
+    "foundations": {
+        "idp.config",
+        "idp.extensions",
+        "idp.logs",
+        "idp.messages",
+        "idp.metrics",
+        "idp.passwords",
+    },
     "models": {"idp.models"},
     "services": {
         "idp.accounts",
@@ -33,7 +40,14 @@ LAYERS: dict[str, set[str]] = {
         "idp.retention",
         "idp.sessions",
     },
-    "views": {"idp.console", "idp.errors", "idp.flows", "idp.portal"},
+    "views": {
+        "idp.console",
+        "idp.errors",
+        "idp.flows",
+        "idp.operations",
+        "idp.portal",
+        "idp.web_security",
+    },
     "entry points": {"idp", "idp.cli"},
 }
 RANK = {unit: rank for rank, units in enumerate(LAYERS.values()) for unit in units}

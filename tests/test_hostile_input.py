@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from idp.provisioning import registration
+from idp.oidc.clients import registration
 
 CALLBACK = "https://lsu.example.org/callback"
 HOSTILE = ["%C3%A9", "a%5Cb", "a%22b", "a%01b", "a%7Fb"]

@@ -9,14 +9,19 @@ from urllib.parse import urlsplit
 
 from tests.mailbox import links_in
 from tests.oidc_client import OIDCClient, csrf_token, press_link, query_of
+from tests.parent import Parent
 from tests.test_activation import activation_form
-from tests.test_activation_rules import activated, other_browser, reloaded
+from tests.test_activation_rules import activated, reloaded
+
+
+def other_browser(browser):
+    return browser.application.test_client()
 
 
 def test_a_scanner_opening_the_activation_link_spends_nothing(browser, rp, factory, mailbox):
     account, letter_password = factory.account(status="provisional", email=None)
     rp.follow(rp.sign_in(account.identifier, letter_password, rp.authorize().location))
-    activation_form(browser)
+    activation_form(Parent(browser))
     (link,) = links_in(mailbox.last_to("anais@example.org"))
     path = urlsplit(link).path
 
@@ -33,7 +38,7 @@ def test_a_scanner_opening_the_activation_link_spends_nothing(browser, rp, facto
 
 
 def test_the_button_needs_its_csrf_token(browser, factory, mailbox):
-    account, _, path = activated(browser, factory, mailbox)
+    account, _, path = activated(Parent(browser), factory, mailbox)
     assert other_browser(browser).post(path).status_code == 400
     assert reloaded(account).status == "pending_email"
 

@@ -36,12 +36,13 @@ def test_other_strong_passwords_still_pass(make_app, password):
 
 def test_the_activation_form_says_why(browser, factory):
     from tests.oidc_client import OIDCClient
+    from tests.parent import Parent
     from tests.test_activation import activation_form
 
     account, letter_password = factory.account(status="provisional", email=None)
     OIDCClient(browser, "", None, "").sign_in(account.identifier, letter_password)
     response = activation_form(
-        browser, new_password="Compteparent2026!", new_password_confirm="Compteparent2026!"
+        Parent(browser), new_password="Compteparent2026!", new_password_confirm="Compteparent2026!"
     )
     assert response.status_code == 400
     assert 'data-message-id="password.service_name"' in response.get_data(as_text=True)

@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import Browser
 from tests.mailbox import links_in
 from tests.oidc_client import OIDCClient, csrf_token, press_link
+from tests.parent import Parent
 from tests.test_activation import activation_form
 
 COOKIE = "idp_session"
@@ -26,7 +27,7 @@ def _copy_cookie(browser, app):
 def test_activation_renews_the_session_token(app, browser, rp, factory, mailbox):
     account, letter_password = factory.account(status="provisional", email=None)
     rp.follow(rp.sign_in(account.identifier, letter_password, rp.authorize().location))
-    activation_form(browser)
+    activation_form(Parent(browser))
     planted = _copy_cookie(browser, app)  # the provisional session's cookie, before activation
     (link,) = links_in(mailbox.last_to("anais@example.org"))
     back = rp.follow(press_link(browser, urlsplit(link).path))

@@ -1,7 +1,7 @@
 """school name optional: `idp accounts create` may name a school by its UAI alone
 
 Revision ID: 0011_hardening
-Revises: 0004
+Revises: 0014_retention
 Create Date: 2026-11-30 18:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011_hardening'
-down_revision = '0004'
+down_revision = '0014_retention'
 branch_labels = None
 depends_on = None
 
