@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idp import config as settings
 
@@ -29,14 +30,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings.check_config(values)
     app.config.update(values)
     _configure_flask(app)
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:  # the client's address, scheme and host as the outermost trusted proxy saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-    from idp import errors, i18n, messages, sessions
+    from idp import errors, i18n, logs, messages, metrics, sessions, web_security
     from idp.accounts import events
     from idp.extensions import csrf, db, limiter, migrate, talisman
     from idp.oidc.published import PublishedDocuments
     from idp.oidc.server import init_oidc
 
+    logs.init_app(app)
+    metrics.init_app(app)
     errors.init_app(app)  # first: its input check runs before any other request hook
+    web_security.init_app(app)  # then the cross-site check, before CSRFProtect's
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "idp" / "migrations"))
     csrf.init_app(app)
@@ -101,12 +108,15 @@ def _init_security_headers(app: Flask, talisman) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from idp import operations
     from idp.console import views as console_views
     from idp.flows import account, activation, gate, login, recovery
     from idp.oidc import views as oidc_views
     from idp.oidc.clients import views as registration
     from idp.pages import views as pages_views
     from idp.portal import views as portal_views
+
+    app.register_blueprint(operations.bp)
 
     app.register_blueprint(oidc_views.bp)
     app.register_blueprint(registration.bp)

@@ -84,6 +84,16 @@ def _bcrypt_rounds(value: str) -> int:
     return _whole_number(value, 4, 31)
 
 
+def _proxy_hops(value: str) -> int:
+    return _whole_number(value, 0, 10)
+
+
+def _log_format(value: str) -> str:
+    if value not in ("text", "json"):
+        raise ValueError(f"text or json is expected, not {value!r}")
+    return value
+
+
 def _text(value: str) -> str:
     if not value.strip():
         raise ValueError("a non-empty value is expected")
@@ -152,6 +162,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Age of the last TOTP code beyond which a reset or an import asks for a new one (s).",
     ),
     Setting("STAFF_ENROLMENT_TTL", 259200, _positive_int, "Staff enrolment link lifetime (s)."),
+    Setting(
+        "TRUSTED_PROXIES",
+        0,
+        _proxy_hops,
+        "Reverse proxies in front whose X-Forwarded-* headers are trusted (hops).",
+    ),
+    Setting("LOG_FORMAT", "text", _log_format, "text, or json: one JSON object per line."),
 )
 # Variables read by the test suite, not by the provider: tolerated in the environment.
 IGNORED_PREFIXES = ("IDP_TEST_",)

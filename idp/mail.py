@@ -100,4 +100,10 @@ def _write_outbox(message: EmailMessage, template: str) -> None:
     path.write_bytes(bytes(message))
     text = message.get_body(preferencelist=("plain",)).get_content()
     links = " ".join(LINK.findall(text)) or "none"
-    log.warning("mail to %s written to %s; links: %s", mask(message["To"]), path, links)
+    log.warning(
+        "mail to %s written to %s; links: %s",
+        mask(message["To"]),
+        path,
+        links,
+        extra={"links_for_development": True},  # no SMTP: the developer follows them from here
+    )

@@ -110,6 +110,9 @@ CATALOGUE: dict[str, str | tuple[str, str]] = {
         "Mélangez au moins trois sortes de caractères : minuscules, majuscules, chiffres, symboles."
     ),
     "password.personal": N_("Le mot de passe ne doit contenir ni votre identifiant ni votre nom."),
+    "password.service_name": N_(
+        "Le mot de passe ne doit pas reprendre le nom du service ni son adresse."
+    ),
     "password.provisional": N_("Choisissez un mot de passe différent du mot de passe provisoire."),
     "password.common": N_(
         "Ce mot de passe est trop courant ou trop facile à deviner : évitez les mots "

@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import unicodedata
 from functools import cache
+from urllib.parse import urlsplit
 
 import bcrypt
 from flask import current_app
@@ -136,6 +138,26 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+# The service's own names (CNIL: no password tied to the service): the brand on every page,
+# "Compte parent – Éducation", and the national one parents know, ÉduConnect.
+SERVICE_WORDS = ("compteparent", "comptesparents", "educonnect", "education")
+# Parts of a host name that say nothing of this service.
+GENERIC_HOST_WORDS = frozenset({"www", "com", "org", "net", "fr", "gouv", "localhost", "example"})
+
+
+def service_words() -> list[str]:
+    """The service's names and the words of the issuer's host (`connexion.ecole-x.fr`)."""
+    host = urlsplit(current_app.config["ISSUER"]).hostname or ""
+    host_words = [w for w in re.split(r"[.\-_]", host) if len(w) >= 4 and not w.isdigit()]
+    return [*SERVICE_WORDS, *(w for w in host_words if w not in GENERIC_HOST_WORDS)]
+
+
+def built_on_the_service(password: str) -> bool:
+    """Whether the password's letters hold the service's name or its host's words."""
+    letters = "".join(c for c in _fold(password) if c.isalpha())
+    return any(_fold(word) in letters for word in service_words())
+
+
 def character_kinds(password: str) -> int:
     kinds = (
         any(c.islower() for c in password),
@@ -157,6 +179,8 @@ def policy_problems(password: str, personal: list[str], provisional_hash: str | 
     folded = _fold(password)
     if any(len(_fold(word)) >= 3 and _fold(word) in folded for word in personal):
         return [message("password.personal")]
+    if built_on_the_service(password):
+        return [message("password.service_name")]
     if provisional_hash and check_password(password, provisional_hash):
         return [message("password.provisional")]
     letters = "".join(c for c in folded if c.isalpha())

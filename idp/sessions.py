@@ -54,6 +54,18 @@ def sign_in(account: Account, user_agent: str = "", ip_address: str = "") -> Log
     return login_session
 
 
+def renew() -> None:
+    """A new session token for the browser's live session, at a privilege change (activation,
+    password change): a token seen or planted before the change is worth nothing after it."""
+    login_session = current_session()
+    if login_session is None:
+        return
+    token = secrets.token_urlsafe(32)
+    login_session.token_hash = secret_hash(token)
+    db.session.commit()
+    session["sid"] = token
+
+
 def _expired(login_session: LoginSession, now: datetime) -> bool:
     config = current_app.config
     return (

@@ -20,7 +20,9 @@ LAYERS: dict[str, set[str]] = {
     "foundations": {
         "idp.config",
         "idp.extensions",
+        "idp.logs",
         "idp.messages",
+        "idp.metrics",
         "idp.passwords",
         "idp.timezone",
     },
@@ -39,7 +41,15 @@ LAYERS: dict[str, set[str]] = {
         "idp.retention",
         "idp.sessions",
     },
-    "views": {"idp.console", "idp.errors", "idp.flows", "idp.pages", "idp.portal"},
+    "views": {
+        "idp.console",
+        "idp.errors",
+        "idp.flows",
+        "idp.operations",
+        "idp.pages",
+        "idp.portal",
+        "idp.web_security",
+    },
     "entry points": {"idp", "idp.cli"},
 }
 RANK = {unit: rank for rank, units in enumerate(LAYERS.values()) for unit in units}

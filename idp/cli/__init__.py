@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -82,7 +83,10 @@ class OneLineGroup(click.Group):
 @click.group(cls=OneLineGroup)
 def main() -> None:
     """Identity provider for parents of school children."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from idp import logs
+
+    log_format = "json" if os.environ.get("IDP_LOG_FORMAT") == "json" else "text"
+    logs.configure(log_format, logging.WARNING)
 
 
 @main.command()
@@ -106,6 +110,12 @@ def serve(app: Flask, host: str, port: int, workers: int | None) -> None:
     """Serve the provider (gunicorn when --workers is given)."""
     from idp.cli.servers import serve_for_development, serve_with_gunicorn
 
+    if workers and workers > 1 and not app.config["REDIS_URL"]:
+        # Throttling counters in process memory would be per worker: an unknown identifier
+        # spread over workers is never slowed down, the per-address limits are multiplied.
+        raise ConfigError(
+            "--workers above 1 needs IDP_REDIS_URL: the throttling counters must be shared"
+        )
     if workers:
         serve_with_gunicorn(app, host, port, workers)
     else:

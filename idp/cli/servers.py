@@ -1,6 +1,7 @@
 """`idp serve`: the development server, or gunicorn with `--workers N`.
 
-Both log the path of each request without its query string, which may carry codes.
+Both log the path of each request without its query string, which may carry codes, and with
+mailed-link tokens masked (idp.logs); gunicorn's error log is masked too.
 """
 
 from __future__ import annotations
@@ -9,7 +10,23 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
-from werkzeug.serving import WSGIRequestHandler
+from gunicorn.glogging import Logger as GunicornLogger
+from werkzeug.serving import WSGIRequestHandler, run_simple
+
+from idp import logs
+
+
+class MaskedGunicornLogger(GunicornLogger):
+    """Gunicorn's access and error logs, with secrets masked and in IDP_LOG_FORMAT."""
+
+    log_format = "text"
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in logger.handlers:
+                json_wanted = self.log_format == "json"
+                logs.protect(handler, "json" if json_wanted else None)
 
 
 class _Gunicorn(BaseApplication):
@@ -34,7 +51,9 @@ def serve_with_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
         "accesslog": "-",
         # Query strings may carry codes: log the path only.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+        "logger_class": MaskedGunicornLogger,
     }
+    MaskedGunicornLogger.log_format = app.config["LOG_FORMAT"]
     _Gunicorn(app, options).run()
 
 
@@ -42,9 +61,10 @@ class PathOnlyRequestHandler(WSGIRequestHandler):
     """The development server's access log, without query strings."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        path = getattr(self, "path", "").split("?", 1)[0]
+        path = logs.mask(getattr(self, "path", "").split("?", 1)[0])
         self.log("info", '"%s %s" %s %s', getattr(self, "command", "-"), path, code, size)
 
 
 def serve_for_development(app: Flask, host: str, port: int) -> None:
-    app.run(host=host, port=port, threaded=True, request_handler=PathOnlyRequestHandler)
+    """Werkzeug's server without Flask's banner: every line it writes goes through logging."""
+    run_simple(host, port, app, threaded=True, request_handler=PathOnlyRequestHandler)

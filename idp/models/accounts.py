@@ -83,7 +83,7 @@ class School(db.Model):
     __tablename__ = "school"
 
     uai: Mapped[str] = mapped_column(String(8), primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))  # None until an import names it
 
 
 class Child(db.Model):

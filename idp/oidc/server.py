@@ -14,7 +14,7 @@ from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
 from flask import Flask, current_app
 from werkzeug.local import LocalProxy
 
-from idp import sessions
+from idp import metrics, sessions
 from idp.models import Client, Token
 from idp.oidc import claims, tokens
 from idp.oidc.clients import cache as client_cache
@@ -36,6 +36,7 @@ def query_client(client_id: str) -> Client | None:
 
 def save_token(token: dict, request) -> None:
     source = request.authorization_code or request.refresh_token
+    metrics.TOKENS.labels(grant=request.payload.grant_type or "unknown").inc()
     tokens.save_token(token, request.client.client_id, request.user.account.id, source.family)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 from urllib.parse import parse_qsl, urlencode
 
 from authlib.common.urls import add_params_to_uri
@@ -13,6 +15,7 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    jsonify,
     redirect,
     render_template,
     session,
@@ -26,11 +29,38 @@ from idp import audit, sessions
 from idp.extensions import csrf, db
 from idp.messages import message
 from idp.oidc import discovery as discovery_document
-from idp.oidc import interactions, policy
+from idp.oidc import interactions, policy, strictness
 from idp.oidc.server import authorization
 
 log = logging.getLogger(__name__)
 bp = Blueprint("oidc", __name__)
+
+# Authlib refuses to build an error whose description holds characters RFC 6749 §4.1.2.1 forbids
+# (quote, backslash, control, non-ASCII) with this ValueError: the description quoted the request.
+HOSTILE_DESCRIPTION = "Error description contains forbidden characters"
+
+
+def refuses_hostile_text(view: Callable[..., Response]) -> Callable[..., Response]:
+    """A request whose error would quote forbidden characters is a plain invalid request (400):
+    a page for the browser endpoints, RFC 6749 JSON for the others."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except ValueError as error:
+            if not str(error).startswith(HOSTILE_DESCRIPTION):
+                raise
+            if http_request.endpoint == "oidc.end_session":
+                return _error_page(message("oidc.invalid_logout"))
+            if http_request.endpoint in ("oidc.authorize", "oidc.resume"):
+                return _error_page(message("oidc.invalid_request"))
+            response = jsonify(error="invalid_request")
+            response.status_code = 400
+            response.headers["Cache-Control"] = "no-store"
+            return response
+
+    return guarded
 
 
 class StoredAuthorizationRequest(OAuth2Request):
@@ -82,12 +112,19 @@ def _statement_by_statement() -> None:
 
 @bp.route("/authorize", methods=["GET", "POST"])
 @csrf.exempt
+@refuses_hostile_text
 def authorize() -> Response:
+    if strictness.repeated_parameter(http_request):  # RFC 6749 §3.1: which one would count?
+        return _error_page(
+            message("oidc.invalid_request"),
+            detail="invalid_request: a parameter is repeated",
+        )
     _statement_by_statement()
     return _authorize(authorization.create_oauth2_request(http_request))
 
 
 @bp.get("/authorize/resume/<interaction_id>")
+@refuses_hostile_text
 def resume(interaction_id: str) -> Response:
     if session.get("interaction") == interaction_id:
         session.pop("interaction")
@@ -149,8 +186,13 @@ def _url(endpoint: str, **values) -> str:
 
 
 def _error_response(request: OAuth2Request, error: OAuth2Error) -> Response:
-    """RFC 6749 §4.1.2.1: to the client only once client and redirect_uri are verified."""
+    """RFC 6749 §4.1.2.1: to the client only once client and redirect_uri are verified.
+
+    The callback gets the error code without a description: Authlib's descriptions quote the
+    request, and no attacker-chosen text is carried to a teleservice's page.
+    """
     if error.redirect_uri:
+        error.description = None
         response = authorization.handle_error_response(request, error)
         response.location = add_params_to_uri(
             response.location, {"iss": current_app.config["ISSUER"]}
@@ -172,7 +214,11 @@ def _error_page(message: str, detail: str | None = None) -> Response:
 
 @bp.post("/token")
 @csrf.exempt
+@refuses_hostile_text
 def token() -> Response:
+    refused = strictness.check_token_request(http_request)
+    if refused is not None:
+        return refused
     response = authorization.create_token_response()
     db.session.commit()  # the one transaction: the claim (even refused) and the new tokens
     return response
@@ -180,19 +226,26 @@ def token() -> Response:
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
+@refuses_hostile_text
 def userinfo() -> Response:
+    refused = strictness.no_token_at_all(http_request)
+    if refused is not None:
+        return refused
     _statement_by_statement()
     return authorization.create_endpoint_response("userinfo")
 
 
 @bp.post("/revoke")
 @csrf.exempt
+@refuses_hostile_text
 def revoke() -> Response:
-    return authorization.create_endpoint_response("revocation")
+    refused = strictness.check_token_request(http_request)
+    return refused or authorization.create_endpoint_response("revocation")
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 @csrf.exempt
+@refuses_hostile_text
 def end_session() -> Response:
     """RP-Initiated Logout 1.0: without a valid id_token_hint, the parent confirms first."""
     try:

@@ -18,6 +18,7 @@ from idp.flows.activation.forms import ActivationForm, ConfirmForm, EmailForm
 from idp.flows.gate import login_required
 from idp.flows.outcome import show_errors
 from idp.models.accounts import PENDING_EMAIL, PROVISIONAL
+from idp.models.flows import EMAIL_CONFIRMATION
 from idp.oidc import interactions
 
 bp = Blueprint("activation", __name__, url_prefix="/activation")
@@ -134,14 +135,25 @@ def not_guardian() -> Response | str | tuple[str, int]:
     return redirect(url_for("activation.required"))
 
 
-@bp.get("/confirm/<token>")
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> Response | str | tuple[str, int]:
-    result = service.confirm(token)
+    """Opening the mailed link changes nothing (mail scanners open links too): the page asks
+    for one press of a button, a POST back to this address (contract §4)."""
+    if request.method == "GET":
+        flow, problem = mailed_links.check(token, EMAIL_CONFIRMATION)
+        if problem is None:
+            page = render_template("activation/confirm_link.html", form=ConfirmForm(formdata=None))
+            return page, 200
+        return _link_problem(flow.account if flow else None, problem)
+    result = service.confirm(token)  # CSRFProtect has checked the button's token
     if result.outcome == service.CONFIRMED:
         return _continue(confirmed_id=result.account.id)
-    account = result.account
+    return _link_problem(result.account, result.outcome)
+
+
+def _link_problem(account, problem: str) -> tuple[str, int]:
     active = account is not None and account.is_active
-    message = mailed_links.problem_message(result.outcome)
+    message = mailed_links.problem_message(problem)
     page = render_template("activation/link_problem.html", message=message, active=active)
     return page, 200 if active else 400
 
@@ -154,6 +166,8 @@ def _continue(confirmed_id: int | None = None) -> Response | str:
     """
     login_session = sessions.current_session()
     mine = login_session is not None and confirmed_id in (None, login_session.account_id)
+    if mine and confirmed_id is not None:
+        sessions.renew()  # provisional → active: a privilege change, a new session token
     if mine and login_session.account.is_active:
         waiting = interactions.peek(session.get("interaction"), sessions.browser_id())
         if waiting is not None:
