@@ -1,15 +1,19 @@
-"""send(to, template, subject, **context): a mail in French (text and HTML), really sent.
+"""queue(to, template, subject, **context): a mail in French (text and HTML), never lost.
 
-Over SMTP when IDP_SMTP_URL is set; otherwise written as an `.eml` file under instance/outbox/
-with its links logged, so that a laptop needs no mail server.
+The message is rendered at once (in the request's locale) and its bytes are queued in the outbox
+(idp.outbox), in the caller's transaction; a sender hands it over later, retrying while the SMTP
+server is unreachable. Over SMTP when IDP_SMTP_URL is set; otherwise written as an `.eml` file
+under instance/outbox/ with its links logged, so that a laptop needs no mail server.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import smtplib
 import ssl
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -18,16 +22,26 @@ from urllib.parse import unquote, urlsplit
 from flask import current_app, render_template, url_for
 from flask_babel import LazyString
 
-from idp import i18n
+from idp import i18n, outbox
 from idp.models.base import random_id
+from idp.models.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 LINK = re.compile(r"https?://[^\s<>\"']+")
 SMTP_TIMEOUT = 10
+KIND = "mail"  # the outbox kind of a mail
 
 
 class MailError(Exception):
-    """The mail could not be handed to the SMTP server."""
+    """The mail could not be handed to the SMTP server (``reason``: the cause's class)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MailRefused(MailError, outbox.GiveUp):
+    """The SMTP server refused the mail for good (5xx): no use trying again."""
 
 
 def provider_url(endpoint: str, **values) -> str:
@@ -56,21 +70,49 @@ def build(to: str, template: str, subject: str, **context) -> EmailMessage:
     return message
 
 
-def send(to: str, template: str, subject: str | LazyString, **context) -> None:
-    """Build and send one mail; MailError if the SMTP server can't be reached or refuses it.
-
-    Written in the language of ``context["account"]`` (or the first of ``accounts``) when it
-    has one (``idp.i18n``); a lazy
-    ``subject`` (``_l``) is translated in it too.
-    """
+def render(to: str, template: str, subject: str | LazyString, **context) -> EmailMessage:
+    """Build a mail in the language of ``context["account"]`` (or the first of ``accounts``)
+    when it has one (``idp.i18n``); a lazy ``subject`` (``_l``) is translated in it too."""
     owner = context.get("account") or next(iter(context.get("accounts") or []), None)
     with i18n.account_language(owner):
-        message = build(to, template, str(subject), **context)
+        return build(to, template, str(subject), **context)
+
+
+def queue(
+    to: str,
+    template: str,
+    subject: str | LazyString,
+    *,
+    account_id: int | None = None,
+    **context,
+) -> OutboxItem:
+    """Render one mail now and queue it in the current transaction (the caller commits)."""
+    message = render(to, template, subject, **context)
+    data = base64.b64encode(bytes(message)).decode("ascii")
+    return outbox.enqueue(KIND, {"template": template, "message": data}, account_id=account_id)
+
+
+@outbox.handler(KIND)
+def deliver(payload: dict) -> None:
+    """The outbox's handler: hand the stored message over; MailError to be retried."""
+    message = message_from_bytes(base64.b64decode(payload["message"]), policy=policy.default)
+    transmit(message, payload.get("template", "mail"))
+
+
+def transmit(message: EmailMessage, template: str) -> None:
+    """Hand a built message to the SMTP server (or the outbox folder), now."""
     url = current_app.config["SMTP_URL"]
     if url:
         _send_smtp(url, message)
     else:
         _write_outbox(message, template)
+
+
+def send(to: str, template: str, subject: str | LazyString, **context) -> None:
+    """Build and send one mail at once; MailError if the SMTP server can't take it.
+
+    Only for what may be lost: flows use ``queue``."""
+    transmit(render(to, template, subject, **context), template)
 
 
 def _send_smtp(url: str, message: EmailMessage) -> None:
@@ -89,8 +131,20 @@ def _send_smtp(url: str, message: EmailMessage) -> None:
                 smtp.login(unquote(parts.username), unquote(parts.password or ""))
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as error:
-        log.error("mail to %s not sent: %s", mask(message["To"]), error.__class__.__name__)
-        raise MailError(str(error)) from None
+        reason = error.__class__.__name__
+        log.error("mail to %s not sent: %s", mask(message["To"]), reason)
+        if _refused_for_good(error):
+            raise MailRefused(reason) from None
+        raise MailError(reason) from None
+
+
+def _refused_for_good(error: Exception) -> bool:
+    """A 5xx answer to the recipient or the message (not to the connection or the login)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _text in error.recipients.values())
+    if isinstance(error, smtplib.SMTPDataError):
+        return error.smtp_code >= 500
+    return False
 
 
 def _write_outbox(message: EmailMessage, template: str) -> None:

@@ -21,7 +21,21 @@ class Mailbox:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller: Controller | None = None
+        self.running = False
+
+    def start(self) -> None:
+        """Accept connections (again, after ``stop``: an outage that ends), on the same port."""
+        if not self.running:
+            self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+            self.controller.start()
+            self.running = True
+
+    def stop(self) -> None:
+        """Stop accepting connections: an SMTP outage (``start`` ends it)."""
+        if self.running:
+            self.controller.stop()
+            self.running = False
 
     @property
     def url(self) -> str:

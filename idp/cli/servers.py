@@ -1,6 +1,7 @@
 """`idp serve`: the development server, or gunicorn with `--workers N`.
 
-Both log the path of each request without its query string, which may carry codes.
+Both log the path of each request without its query string, which may carry codes. Each
+serving process runs an outbox sender thread (idp.outbox): one `serve` delivers its own mails.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from werkzeug.serving import WSGIRequestHandler
+
+from idp import outbox
 
 
 class _Gunicorn(BaseApplication):
@@ -34,8 +37,21 @@ def serve_with_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
         "accesslog": "-",
         # Query strings may carry codes: log the path only.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+        # A sender per worker, started after the fork (threads don't survive one).
+        "post_worker_init": lambda worker: _start_worker_sender(app, worker),
+        "worker_exit": lambda _server, worker: _stop_worker_sender(worker),
     }
     _Gunicorn(app, options).run()
+
+
+def _start_worker_sender(app: Flask, worker: Any) -> None:
+    worker.idp_outbox_sender = outbox.start_sender(app)
+
+
+def _stop_worker_sender(worker: Any) -> None:
+    sender = getattr(worker, "idp_outbox_sender", None)
+    if sender is not None:
+        sender.stop()
 
 
 class PathOnlyRequestHandler(WSGIRequestHandler):
@@ -47,4 +63,8 @@ class PathOnlyRequestHandler(WSGIRequestHandler):
 
 
 def serve_for_development(app: Flask, host: str, port: int) -> None:
-    app.run(host=host, port=port, threaded=True, request_handler=PathOnlyRequestHandler)
+    sender = outbox.start_sender(app)
+    try:
+        app.run(host=host, port=port, threaded=True, request_handler=PathOnlyRequestHandler)
+    finally:
+        sender.stop()
