@@ -17,13 +17,17 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, render_template, url_for
 from flask_babel import LazyString
+from sqlalchemy import update
 
 from idp import i18n, outbox
-from idp.models.base import random_id
+from idp.extensions import db
+from idp.models import AuditEvent, Flow
+from idp.models.base import random_id, utcnow
 from idp.models.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -84,19 +88,47 @@ def queue(
     subject: str | LazyString,
     *,
     account_id: int | None = None,
-    **context,
+    sent_event: str | None = None,
+    sent_details: dict[str, Any] | None = None,
+    flow_id: str | None = None,
+    **context: Any,
 ) -> OutboxItem:
-    """Render one mail now and queue it in the current transaction (the caller commits)."""
+    """Render one mail now and queue it in the current transaction (the caller commits).
+
+    Once the SMTP server has taken it, ``sent_event`` (if given) is written to the audit trail
+    with the masked address and ``sent_details`` (nothing secret), and the Flow ``flow_id`` (the
+    mailed link's) gets its ``mailed_at``: what the help desk and the pages tell."""
     message = render(to, template, subject, **context)
-    data = base64.b64encode(bytes(message)).decode("ascii")
-    return outbox.enqueue(KIND, {"template": template, "message": data}, account_id=account_id)
+    payload = {
+        "template": template,
+        "message": base64.b64encode(bytes(message)).decode("ascii"),
+        "account_id": account_id,
+        "email": mask(to),
+        "sent_event": sent_event,
+        "sent_details": sent_details or {},
+        "flow_id": flow_id,
+    }
+    return outbox.enqueue(KIND, payload, account_id=account_id)
 
 
 @outbox.handler(KIND)
-def deliver(payload: dict) -> None:
-    """The outbox's handler: hand the stored message over; MailError to be retried."""
+def deliver(payload: dict[str, Any]) -> None:
+    """The outbox's handler: hand the stored message over (MailError to be retried), then
+    record its receipt in the sender's transaction."""
     message = message_from_bytes(base64.b64decode(payload["message"]), policy=policy.default)
     transmit(message, payload.get("template", "mail"))
+    if payload.get("flow_id"):
+        db.session.execute(
+            update(Flow)
+            .where(Flow.id == payload["flow_id"], Flow.mailed_at.is_(None))
+            .values(mailed_at=utcnow())
+        )
+    if payload.get("sent_event"):
+        details = {**payload.get("sent_details", {}), "email": payload["email"]}
+        event = AuditEvent(
+            event=payload["sent_event"], account_id=payload.get("account_id"), details=details
+        )
+        db.session.add(event)
 
 
 def transmit(message: EmailMessage, template: str) -> None:

@@ -15,8 +15,12 @@ from sqlalchemy import select
 
 from idp import mail, outbox
 from idp.extensions import db
+from idp.flows import links
+from idp.models import AuditEvent, Flow
 from idp.models.base import utcnow
+from idp.models.flows import EMAIL_CONFIRMATION
 from idp.models.outbox import FAILED, PENDING, SENT, OutboxItem
+from tests.factories import Factory
 from tests.mailbox import Mailbox, text_of
 
 SECRET = "s3cr3t-link-token-never-logged"
@@ -243,3 +247,33 @@ def test_nothing_of_the_mail_is_logged_when_smtp_is_down(quiet, mailbox, caplog)
     assert SECRET not in caplog.text
     assert "anais@" not in caplog.text
     assert "a***@example.org" in caplog.text
+
+
+def test_the_receipt_is_written_once_the_smtp_server_has_taken_the_mail(quiet, mailbox):
+    account, _password = Factory(quiet).account()
+    flow, _token = links.create(EMAIL_CONFIRMATION, account, account.email, 3600)
+    db.session.flush()
+    with quiet.test_request_context():
+        mail.queue(
+            account.email,
+            "account_password_changed",
+            "Mot de passe modifié",
+            account=account,
+            account_id=account.id,
+            sent_event="activation_mail_sent",
+            sent_details={"kind": "test"},
+            flow_id=flow.id,
+        )
+    db.session.commit()
+    mailbox.stop()
+    outbox.deliver_due()
+
+    def receipt() -> tuple[list[dict], bool]:
+        db.session.expire_all()
+        events = db.session.scalars(select(AuditEvent).filter_by(event="activation_mail_sent"))
+        return [e.details for e in events], db.session.get(Flow, flow.id).mailed_at is not None
+
+    assert receipt() == ([], False)
+    mailbox.start()
+    assert outbox.deliver_due(now=utcnow() + timedelta(minutes=1)) == 1
+    assert receipt() == ([{"kind": "test", "email": "a***@example.org"}], True)

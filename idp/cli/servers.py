@@ -6,6 +6,7 @@ serving process runs an outbox sender thread (idp.outbox): one `serve` delivers 
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 from flask import Flask
@@ -63,8 +64,15 @@ class PathOnlyRequestHandler(WSGIRequestHandler):
 
 
 def serve_for_development(app: Flask, host: str, port: int) -> None:
+    """SIGTERM stops it as Ctrl-C does: the mail being handed over is marked sent first."""
     sender = outbox.start_sender(app)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         app.run(host=host, port=port, threaded=True, request_handler=PathOnlyRequestHandler)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         sender.stop()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt

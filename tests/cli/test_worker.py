@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -106,3 +107,33 @@ def test_the_worker_delivers_until_sigterm_then_stops_cleanly(cli: Cli, mailbox)
     assert time.monotonic() - started < 5
     assert stdout.strip() == "1 delivered; 0 pending, 0 failed"
     assert "Traceback" not in stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["dev-server", "gunicorn"])
+def test_idp_serve_delivers_on_its_own(cli: Cli, mailbox, workers: list[str]):
+    """One `serve` is a complete provider: what an earlier run queued, and what is queued
+    while it serves, leaves without any `idp worker`."""
+    queue_mails(cli, ["before@example.org"])
+    server = subprocess.Popen(
+        [str(IDP), "serve", "--port", str(free_port()), *workers],
+        env={**cli.env, "IDP_SMTP_URL": mailbox.url},
+        cwd=cli.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert len(mailbox.to("before@example.org", timeout=20)) == 1
+        queue_mails(cli, ["while@example.org"])  # another process: found by polling
+        assert len(mailbox.to("while@example.org", timeout=20)) == 1
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+
+    assert len(mailbox.messages) == 2
+    assert set(states(cli)) == {(SENT, 1)}
