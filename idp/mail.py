@@ -20,15 +20,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, render_template, url_for
+from flask import current_app, has_request_context, render_template, request, url_for
 from flask_babel import LazyString
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from idp import i18n, outbox
 from idp.extensions import db
 from idp.models import AuditEvent, Flow
 from idp.models.base import random_id, utcnow
-from idp.models.outbox import OutboxItem
+from idp.models.flows import SENT as LIVE
+from idp.models.outbox import PENDING, OutboxItem
 
 log = logging.getLogger(__name__)
 LINK = re.compile(r"https?://[^\s<>\"']+")
@@ -38,6 +39,14 @@ KIND = "mail"  # the outbox kind of a mail
 
 class MailError(Exception):
     """The mail could not be handed to the SMTP server (``reason``: the cause's class)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class LinkGone(outbox.Drop):
+    """The mail's link was replaced by a newer one, or used, before the mail could leave."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -96,8 +105,9 @@ def queue(
     """Render one mail now and queue it in the current transaction (the caller commits).
 
     Once the SMTP server has taken it, ``sent_event`` (if given) is written to the audit trail
-    with the masked address and ``sent_details`` (nothing secret), and the Flow ``flow_id`` (the
-    mailed link's) gets its ``mailed_at``: what the help desk and the pages tell."""
+    with the masked address and ``sent_details`` (nothing secret), from the address of the
+    request that queued it, and the Flow ``flow_id`` (the mailed link's) gets its ``mailed_at``:
+    what the help desk and the pages tell."""
     message = render(to, template, subject, **context)
     payload = {
         "template": template,
@@ -107,14 +117,32 @@ def queue(
         "sent_event": sent_event,
         "sent_details": sent_details or {},
         "flow_id": flow_id,
+        "ip_address": request.remote_addr if has_request_context() else None,
     }
     return outbox.enqueue(KIND, payload, account_id=account_id)
+
+
+def is_queued(flow_id: str) -> bool:
+    """Whether the mail of the link ``flow_id`` waits in the outbox (not sent, not given up)."""
+    found = db.session.scalar(
+        select(OutboxItem.id)
+        .where(
+            OutboxItem.kind == KIND,
+            OutboxItem.state == PENDING,
+            OutboxItem.payload["flow_id"].as_string() == flow_id,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 @outbox.handler(KIND)
 def deliver(payload: dict[str, Any]) -> None:
     """The outbox's handler: hand the stored message over (MailError to be retried), then
     record its receipt in the sender's transaction."""
+    flow_id = payload.get("flow_id")
+    if flow_id and db.session.scalar(select(Flow.state).where(Flow.id == flow_id)) != LIVE:
+        raise LinkGone("replaced_or_used")  # the parent would get a dead link: don't send it
     message = message_from_bytes(base64.b64decode(payload["message"]), policy=policy.default)
     transmit(message, payload.get("template", "mail"))
     if payload.get("flow_id"):
@@ -126,7 +154,10 @@ def deliver(payload: dict[str, Any]) -> None:
     if payload.get("sent_event"):
         details = {**payload.get("sent_details", {}), "email": payload["email"]}
         event = AuditEvent(
-            event=payload["sent_event"], account_id=payload.get("account_id"), details=details
+            event=payload["sent_event"],
+            account_id=payload.get("account_id"),
+            ip_address=payload.get("ip_address"),  # the request that asked for the mail
+            details=details,
         )
         db.session.add(event)
 

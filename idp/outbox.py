@@ -14,7 +14,8 @@ dies during a delivery leaves its lease to expire (``LEASE``): the row is then t
 which is the one case where a delivery can happen twice (rather than never).
 
 Failures: the next attempt waits ``base × 2^(attempts-1)`` seconds (capped at an hour); after
-``MAX_ATTEMPTS``, or when the handler raises ``GiveUp``, the row is ``failed``. Only the
+``MAX_ATTEMPTS``, or when the handler raises ``GiveUp``, the row is ``failed``; a handler that
+finds the delivery no longer wanted raises ``Drop`` (``dropped``, not a failure). Only the
 exception's class (and its ``reason`` attribute, a short non-secret word, if any) is recorded,
 never its text, which may quote the payload. A row's payload is emptied once it is sent or has
 failed: a mail may carry a live link.
@@ -38,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from idp.extensions import db
 from idp.models.base import random_id, utcnow
-from idp.models.outbox import FAILED, PENDING, SENT, OutboxItem
+from idp.models.outbox import DROPPED, FAILED, PENDING, SENT, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,11 @@ _WAKE = "idp_outbox_wake"  # set in a session's info when it queued something
 
 class GiveUp(Exception):
     """Raised by a handler when trying again can't help (an address refused for good)."""
+
+
+class Drop(Exception):
+    """Raised by a handler when the delivery is no longer wanted (a mail whose link was replaced
+    or used meanwhile): the row is ``dropped``, which is not a failure."""
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -228,10 +234,10 @@ def _record_failure(
     item_id: int, kind: str, attempts: int, claim: str, error: Exception, now: datetime
 ) -> None:
     reason = _error_name(error)
-    final = isinstance(error, GiveUp) or attempts >= _max_attempts()
+    final = isinstance(error, GiveUp | Drop) or attempts >= _max_attempts()
     values: dict[str, Any] = {"claimed_by": None, "claimed_until": None, "last_error": reason}
     if final:
-        values.update(state=FAILED, payload={})
+        values.update(state=DROPPED if isinstance(error, Drop) else FAILED, payload={})
     else:
         values.update(due_at=now + backoff(attempts))
     db.session.execute(
@@ -241,6 +247,8 @@ def _record_failure(
     )
     db.session.commit()
     outcome = "given up" if final else f"next attempt in {backoff(attempts)}"
+    if isinstance(error, Drop):
+        outcome = "dropped"
     log.warning(
         "outbox %s #%d attempt %d failed (%s); %s", kind, item_id, attempts, reason, outcome
     )
@@ -261,14 +269,15 @@ def counts() -> dict[str, int]:
     rows = db.session.execute(
         select(OutboxItem.state, func.count()).group_by(OutboxItem.state)
     ).all()
-    return {PENDING: 0, SENT: 0, FAILED: 0, **{state: n for state, n in rows}}
+    return {PENDING: 0, SENT: 0, FAILED: 0, DROPPED: 0, **{state: n for state, n in rows}}
 
 
 def purge(older_than: timedelta = timedelta(days=30)) -> int:
-    """Delete sent and failed rows older than ``older_than`` (the caller commits)."""
+    """Delete sent, failed and dropped rows older than ``older_than`` (the caller commits)."""
     result = db.session.execute(
         delete(OutboxItem).where(
-            OutboxItem.state.in_([SENT, FAILED]), OutboxItem.created_at < utcnow() - older_than
+            OutboxItem.state.in_([SENT, FAILED, DROPPED]),
+            OutboxItem.created_at < utcnow() - older_than,
         )
     )
     return result.rowcount

@@ -132,6 +132,7 @@ def app(make_app, mailbox: Mailbox) -> Iterator[Flask]:
     app = make_app(SMTP_URL=mailbox.url, **FAST_OUTBOX)
     app.test_client_class = Browser
     sender = outbox.start_sender(app, interval=0.2)
+    app.extensions["test_outbox_sender"] = sender  # a test that needs its own sender stops it
     with app.app_context():
         yield app
     sender.stop()

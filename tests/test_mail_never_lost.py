@@ -61,7 +61,7 @@ def submit_activation(app: Flask) -> tuple[int, int]:
             "csrf_token": csrf_token(form.get_data(as_text=True)),
         },
     )
-    assert 'data-message-id="mail.on_its_way"' in response.get_data(as_text=True)
+    assert 'data-message-id="activation.mail_on_its_way"' in response.get_data(as_text=True)
     return account.id, response.status_code
 
 

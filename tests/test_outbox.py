@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from idp import mail, outbox
 from idp.extensions import db
-from idp.flows import links
+from idp.flows import mailed_links
 from idp.models import AuditEvent, Flow
 from idp.models.base import utcnow
 from idp.models.flows import EMAIL_CONFIRMATION
-from idp.models.outbox import FAILED, PENDING, SENT, OutboxItem
+from idp.models.outbox import DROPPED, FAILED, PENDING, SENT, OutboxItem
 from tests.factories import Factory
 from tests.mailbox import Mailbox, text_of
 
@@ -42,6 +42,12 @@ def flaky(payload: dict) -> None:
 def refused(payload: dict) -> None:
     calls.append(payload)
     raise outbox.GiveUp(f"refused {payload['secret']}")
+
+
+@outbox.handler("test.unwanted")
+def unwanted(payload: dict) -> None:
+    calls.append(payload)
+    raise outbox.Drop()
 
 
 @pytest.fixture
@@ -224,17 +230,29 @@ def test_senders_at_once_send_each_mail_once(quiet, make_app, mailbox):
     assert all(row.state == SENT and row.attempts == 1 for row in rows())
 
 
-def test_the_sent_and_failed_counts_and_the_purge(quiet):
+def test_a_delivery_no_longer_wanted_is_dropped_not_failed(quiet, caplog):
+    outbox.enqueue("test.unwanted", {"secret": SECRET})
+    db.session.commit()
+
+    assert outbox.deliver_due() == 0
+    [row] = rows()
+    assert (row.state, row.attempts, row.payload) == (DROPPED, 1, {})
+    assert outbox.deliver_due(now=utcnow() + timedelta(days=1)) == 0
+    assert len(calls) == 1 and "dropped" in caplog.text
+
+
+def test_the_counts_per_state_and_the_purge(quiet):
     outbox.enqueue("test.flaky", {})
     outbox.enqueue("test.refused", {"secret": SECRET})
+    outbox.enqueue("test.unwanted", {})
     outbox.enqueue("test.unknown-kind", {})
     db.session.commit()
     outbox.deliver_due()
 
-    assert outbox.counts() == {PENDING: 1, SENT: 1, FAILED: 1}
-    assert outbox.purge(older_than=timedelta(0)) == 2
+    assert outbox.counts() == {PENDING: 1, SENT: 1, FAILED: 1, DROPPED: 1}
+    assert outbox.purge(older_than=timedelta(0)) == 3
     db.session.commit()
-    assert outbox.counts() == {PENDING: 1, SENT: 0, FAILED: 0}
+    assert outbox.counts() == {PENDING: 1, SENT: 0, FAILED: 0, DROPPED: 0}
 
 
 def test_nothing_of_the_mail_is_logged_when_smtp_is_down(quiet, mailbox, caplog):
@@ -251,7 +269,7 @@ def test_nothing_of_the_mail_is_logged_when_smtp_is_down(quiet, mailbox, caplog)
 
 def test_the_receipt_is_written_once_the_smtp_server_has_taken_the_mail(quiet, mailbox):
     account, _password = Factory(quiet).account()
-    flow, _token = links.create(EMAIL_CONFIRMATION, account, account.email, 3600)
+    flow, _token = mailed_links.create(EMAIL_CONFIRMATION, account, account.email)
     db.session.flush()
     with quiet.test_request_context():
         mail.queue(

@@ -20,6 +20,7 @@ from idp.models.base import UTCDateTime, utcnow
 PENDING = "pending"  # waiting for its (next) attempt, or claimed by a sender until claimed_until
 SENT = "sent"  # delivered; the payload is emptied (it may hold a live link)
 FAILED = "failed"  # given up after the last attempt, or refused for good; payload emptied too
+DROPPED = "dropped"  # no longer worth delivering (a mail whose link was replaced); emptied too
 
 
 class OutboxItem(db.Model):
