@@ -121,12 +121,14 @@ def identifier_reminder(email: str, accounts: Sequence[Account]) -> OutboxItem:
     )
 
 
-def inactivity_warning(account: Account, disabled_on: datetime) -> bool:
+def inactivity_warning(account: Account, disabled_on: datetime) -> OutboxItem:
     """Retention: the account will be disabled on ``disabled_on`` unless the parent signs in."""
     return _send(
         account.email,
         "inactivity_warning",
         subject=_l("Votre compte parent sera bientôt désactivé"),
+        account_id=account.id,
+        sent_event="inactivity_warning_mail_sent",
         account=account,
         day=format_date(disabled_on, "d MMMM y", locale=account.locale or get_locale()),
         login_link=mail.provider_url("login.login"),

@@ -272,12 +272,12 @@ def counts() -> dict[str, int]:
     return {PENDING: 0, SENT: 0, FAILED: 0, DROPPED: 0, **{state: n for state, n in rows}}
 
 
-def purge(older_than: timedelta = timedelta(days=30)) -> int:
-    """Delete sent, failed and dropped rows older than ``older_than`` (the caller commits)."""
+def purge(before: datetime) -> int:
+    """Delete the sent, failed and dropped rows queued before ``before`` (the caller commits);
+    ``idp purge`` runs it (idp.retention)."""
     result = db.session.execute(
         delete(OutboxItem).where(
-            OutboxItem.state.in_([SENT, FAILED, DROPPED]),
-            OutboxItem.created_at < utcnow() - older_than,
+            OutboxItem.state.in_([SENT, FAILED, DROPPED]), OutboxItem.created_at < before
         )
     )
     return result.rowcount
