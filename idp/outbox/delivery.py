@@ -1,25 +1,4 @@
-"""The outbox: deliveries that must not be lost (mails, logout tokens), queued in the database.
-
-``enqueue(kind, payload)`` adds a row to ``db.session`` in the caller's transaction: it exists
-if and only if the change it announces is committed. Senders deliver the due rows: the sender
-thread of each `idp serve` process (``start_sender``), woken as soon as a transaction that
-queued something commits, and any number of `idp worker` processes. A handler registered with
-``@handler(kind)`` does the delivery itself (SMTP, an HTTP POST); it raises to be retried.
-
-Claims: a sender takes a due row with one conditional update (``… WHERE state = 'pending' AND
-(claimed_until IS NULL OR claimed_until < now)``; on PostgreSQL the candidates are first picked
-with ``FOR UPDATE SKIP LOCKED``) that sets a lease and counts the attempt. Only the sender whose
-claim id is on the row can mark it, so two senders never deliver one row twice. A sender that
-dies during a delivery leaves its lease to expire (``LEASE``): the row is then tried again,
-which is the one case where a delivery can happen twice (rather than never).
-
-Failures: the next attempt waits ``base × 2^(attempts-1)`` seconds (capped at an hour); after
-``MAX_ATTEMPTS``, or when the handler raises ``GiveUp``, the row is ``failed``; a handler that
-finds the delivery no longer wanted raises ``Drop`` (``dropped``, not a failure). Only the
-exception's class (and its ``reason`` attribute, a short non-secret word, if any) is recorded,
-never its text, which may quote the payload. A row's payload is emptied once it is sent or has
-failed: a mail may carry a live link.
-"""
+"""Queueing and delivering outbox rows: claims, leases, retries (see idp.outbox)."""
 
 from __future__ import annotations
 
@@ -31,11 +10,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy import event as sqla_event
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from idp.extensions import db
 from idp.models.base import random_id, utcnow
@@ -53,7 +30,7 @@ POLL_INTERVAL = 5.0  # a sender looks for due rows at least this often (retries,
 
 _handlers: dict[str, Handler] = {}
 BUSY = -1  # a claim that found the SQLite database locked by another sender
-_WAKE = "idp_outbox_wake"  # set in a session's info when it queued something
+WAKE = "idp_outbox_wake"  # set in a session's info when it queued something
 
 
 class GiveUp(Exception):
@@ -87,7 +64,7 @@ def enqueue(kind: str, payload: dict[str, Any], *, account_id: int | None = None
         due_at=utcnow(),
     )
     db.session.add(item)
-    db.session.info[_WAKE] = True
+    db.session.info[WAKE] = True
     return item
 
 
@@ -281,77 +258,3 @@ def purge(before: datetime) -> int:
         )
     )
     return result.rowcount
-
-
-# The sender thread ------------------------------------------------------------------------------
-
-_senders: set[Sender] = set()
-_senders_lock = threading.Lock()
-
-
-class Sender:
-    """A thread that delivers due rows for ``app``: woken by ``wake()``, else every interval."""
-
-    def __init__(self, app: Flask, interval: float = POLL_INTERVAL) -> None:
-        self.app = app
-        self.interval = interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="idp-outbox", daemon=True)
-
-    def start(self) -> Sender:
-        with _senders_lock:
-            _senders.add(self)
-        self._thread.start()
-        return self
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Finish the delivery under way (never cut an SMTP conversation), then stop."""
-        with _senders_lock:
-            _senders.discard(self)
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                with self.app.app_context():
-                    try:
-                        drain(stop=self._stop)
-                    finally:
-                        db.session.remove()
-            except Exception:  # the database is down, say: try again at the next round
-                log.exception("outbox sender round failed")
-            self._wake.wait(self.interval)
-
-
-def start_sender(app: Flask, interval: float = POLL_INTERVAL) -> Sender:
-    """Start an in-process sender for ``app`` (one per process: `idp serve`, each worker)."""
-    return Sender(app, interval).start()
-
-
-def wake() -> None:
-    """Nudge the in-process senders: something was queued and committed."""
-    with _senders_lock:
-        senders = list(_senders)
-    for sender in senders:
-        sender.wake()
-
-
-def _after_commit(session: Session) -> None:
-    if session.info.pop(_WAKE, False):
-        wake()
-
-
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_WAKE, None)
-
-
-sqla_event.listen(Session, "after_commit", _after_commit)
-sqla_event.listen(Session, "after_rollback", _after_rollback)
