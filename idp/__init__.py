@@ -56,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_oidc(app)
     _register_blueprints(app)
     app.wsgi_app = PublishedDocuments(app, app.wsgi_app)  # type: ignore[method-assign]
+    _register_outbox_handlers()
     return app
 
 
@@ -105,6 +106,12 @@ def _init_security_headers(app: Flask, talisman) -> None:
         session_cookie_http_only=True,
         session_cookie_samesite="Lax",
     )
+
+
+def _register_outbox_handlers() -> None:
+    """Import every module with an ``@outbox.handler``: any process (`serve`, `worker`) can
+    then deliver every kind of queued row."""
+    import idp.mail  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -1,11 +1,12 @@
-"""Work done after the response: look-ups and mails whose timing must tell the visitor nothing.
+"""Work done after the response: look-ups whose timing must tell the visitor nothing.
 
 The self-help forms answer the same page at once whether or not an account matches; the look-up
-and the mail run here, on a small pool of threads in the same process. A job queued during a
-request starts when the server closes the response, after sending it (WSGI calls `close()`), so
-that it does not compete with the response for the interpreter: the visitor's timing can't tell
-what the job found. Flask's test client closes a response only when asked: tests call
-`response.close()` (or pass `buffered=True`).
+runs here, on a small pool of threads in the same process, and queues the mail, if any, in the
+outbox (idp.outbox), whose sender hands it to the SMTP server. A job queued during a request
+starts when the server closes the response, after sending it (WSGI calls `close()`), so that it
+does not compete with the response for the interpreter: the visitor's timing can't tell what the
+job found. Flask's test client closes a response only when asked: tests call `response.close()`
+(or pass `buffered=True`).
 
 A job gets its own app context and a request context built on the issuer (so
 `url_for(_external=True)` gives public links), with the client address and the locale of the

@@ -1,8 +1,10 @@
-"""What each mail says and to whom: one function per mail, each returning whether it left.
+"""What each mail says and to whom: one function per mail, each queueing it in the outbox.
 
-The words are in ``templates/mail/``; the transport (SMTP, or the outbox folder on a laptop) is
-``idp.mail``. A mail that can't be handed over is logged there and reported here as False:
-the flows decide what the page says.
+The words are in ``templates/mail/``. Each function renders the mail now, in the locale of the
+request, and adds it to the outbox (``idp.mail.queue``) in the caller's transaction: call it
+before the commit of the change the mail announces, so that both are kept or neither. A sender
+hands it to the SMTP server later, retrying while the server is away (``idp.outbox``); what it
+records once the mail has left (``sent_event``, the link's ``mailed_at``) is given here.
 """
 
 from __future__ import annotations
@@ -17,10 +19,125 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from idp import mail
-from idp.models import Account, Staff
+from idp.models import Account, Flow, OutboxItem, Staff
 
 
-def _send(to: str, template: str, subject: object, **context: Any) -> bool:
+def _send(to: str, template: str, subject: object, **context: Any) -> OutboxItem:
+    return mail.queue(to, template, subject, **context)
+
+
+def activation_link(account: Account, flow: Flow, token: str) -> OutboxItem:
+    """The activation's confirmation link, to the address the parent gave."""
+    return _send(
+        account.email,
+        "activation",
+        subject=_l("Confirmez votre adresse électronique"),
+        account_id=account.id,
+        sent_event="activation_mail_sent",
+        flow_id=flow.id,
+        account=account,
+        link=mail.provider_url("activation.confirm", token=token),
+        hours=current_app.config["ACTIVATION_LINK_TTL"] // 3600,
+    )
+
+
+def email_change_link(account: Account, email: str, flow: Flow, token: str) -> OutboxItem:
+    """To the new address: the link that makes it the account's."""
+    return _send(
+        email,
+        "account_email_change",
+        subject=_l("Confirmez votre nouvelle adresse électronique"),
+        account_id=account.id,
+        sent_event="email_change_mail_sent",
+        flow_id=flow.id,
+        account=account,
+        link=mail.provider_url("account.confirm_email", token=token),
+        hours=current_app.config["ACTIVATION_LINK_TTL"] // 3600,
+    )
+
+
+def email_change_notice(account: Account, email: str) -> OutboxItem:
+    """To the address in effect: no link, only what happened and what to do if the parent
+    did not ask for it."""
+    return _send(
+        account.email,
+        "account_email_change_notice",
+        subject=_l("Demande de changement d'adresse électronique"),
+        account_id=account.id,
+        account=account,
+        new_email=mail.mask(email),
+    )
+
+
+def password_changed_notice(account: Account) -> OutboxItem:
+    """After a change of password from "Gérer mon compte"."""
+    return _send(
+        account.email,
+        "account_password_changed",
+        subject=_l("Votre mot de passe a été modifié"),
+        account_id=account.id,
+        account=account,
+    )
+
+
+def password_reset_link(account: Account, flow: Flow, token: str) -> OutboxItem:
+    """ "Mot de passe oublié": the single-use link to choose a new one."""
+    return _send(
+        account.email,
+        "password_reset",
+        subject=_l("Choisissez un nouveau mot de passe"),
+        account_id=account.id,
+        sent_event="password_reset_mail_sent",
+        flow_id=flow.id,
+        account=account,
+        link=mail.provider_url("recovery.reset_password", token=token),
+        minutes=current_app.config["RESET_LINK_TTL"] // 60,
+    )
+
+
+def password_reset_notice(account: Account) -> OutboxItem:
+    """After a reset by the mailed link."""
+    return _send(
+        account.email,
+        "password_changed",
+        subject=_l("Votre mot de passe a été modifié"),
+        account_id=account.id,
+        sent_event="password_changed_notice",
+        sent_details={"outcome": "mail_sent"},
+        account=account,
+    )
+
+
+def identifier_reminder(email: str, accounts: Sequence[Account]) -> OutboxItem:
+    """ "Identifiant oublié": every identifier using the address, and a link to sign in."""
+    return _send(
+        email,
+        "identifier_reminder",
+        subject=_l("Votre identifiant de compte parent"),
+        account_id=accounts[0].id,
+        sent_event="identifier_reminder_mail_sent",
+        accounts=accounts,
+        login_link=mail.provider_url("login.login"),
+    )
+
+
+def inactivity_warning(account: Account, disabled_on: datetime) -> OutboxItem:
+    """Retention: the account will be disabled on ``disabled_on`` unless the parent signs in."""
+    return _send(
+        account.email,
+        "inactivity_warning",
+        subject=_l("Votre compte parent sera bientôt désactivé"),
+        account_id=account.id,
+        sent_event="inactivity_warning_mail_sent",
+        account=account,
+        day=format_date(disabled_on, "d MMMM y", locale=account.locale or get_locale()),
+        login_link=mail.provider_url("login.login"),
+    )
+
+
+def _send_now(to: str, template: str, subject: str, **context: Any) -> bool:
+    """Handed to the SMTP server at once, outside the outbox (the staff enrolment only, whose
+    command says on the spot whether the mail left; to move to the outbox)."""
     try:
         mail.send(to, template, subject=subject, **context)
     except mail.MailError:
@@ -28,100 +145,9 @@ def _send(to: str, template: str, subject: object, **context: Any) -> bool:
     return True
 
 
-def activation_link(account: Account, token: str) -> bool:
-    """The activation's confirmation link, to the address the parent gave."""
-    return _send(
-        account.email,
-        "activation",
-        subject=_l("Confirmez votre adresse électronique"),
-        account=account,
-        link=mail.provider_url("activation.confirm", token=token),
-        hours=current_app.config["ACTIVATION_LINK_TTL"] // 3600,
-    )
-
-
-def email_change_link(account: Account, email: str, token: str) -> bool:
-    """To the new address: the link that makes it the account's."""
-    return _send(
-        email,
-        "account_email_change",
-        subject=_l("Confirmez votre nouvelle adresse électronique"),
-        account=account,
-        link=mail.provider_url("account.confirm_email", token=token),
-        hours=current_app.config["ACTIVATION_LINK_TTL"] // 3600,
-    )
-
-
-def email_change_notice(account: Account, email: str) -> bool:
-    """To the address in effect: no link, only what happened and what to do if the parent
-    did not ask for it."""
-    return _send(
-        account.email,
-        "account_email_change_notice",
-        subject=_l("Demande de changement d'adresse électronique"),
-        account=account,
-        new_email=mail.mask(email),
-    )
-
-
-def password_changed_notice(account: Account) -> bool:
-    """After a change of password from "Gérer mon compte"."""
-    return _send(
-        account.email,
-        "account_password_changed",
-        subject=_l("Votre mot de passe a été modifié"),
-        account=account,
-    )
-
-
-def password_reset_link(account: Account, token: str) -> bool:
-    """ "Mot de passe oublié": the single-use link to choose a new one."""
-    return _send(
-        account.email,
-        "password_reset",
-        subject=_l("Choisissez un nouveau mot de passe"),
-        account=account,
-        link=mail.provider_url("recovery.reset_password", token=token),
-        minutes=current_app.config["RESET_LINK_TTL"] // 60,
-    )
-
-
-def password_reset_notice(account: Account) -> bool:
-    """After a reset by the mailed link."""
-    return _send(
-        account.email,
-        "password_changed",
-        subject=_l("Votre mot de passe a été modifié"),
-        account=account,
-    )
-
-
-def identifier_reminder(email: str, accounts: Sequence[Account]) -> bool:
-    """ "Identifiant oublié": every identifier using the address, and a link to sign in."""
-    return _send(
-        email,
-        "identifier_reminder",
-        subject=_l("Votre identifiant de compte parent"),
-        accounts=accounts,
-        login_link=mail.provider_url("login.login"),
-    )
-
-
-def inactivity_warning(account: Account, disabled_on: datetime) -> bool:
-    """Retention: the account will be disabled on ``disabled_on`` unless the parent signs in."""
-    return _send(
-        account.email,
-        "inactivity_warning",
-        subject=_l("Votre compte parent sera bientôt désactivé"),
-        account=account,
-        day=format_date(disabled_on, "d MMMM y", locale=account.locale or get_locale()),
-        login_link=mail.provider_url("login.login"),
-    )
-
-
 def staff_enrolment_link(staff: Staff, token: str) -> bool:
     """To a new director or deputy: the link that opens their access to the school console."""
-    return _send(
+    return _send_now(
         staff.email,
         "staff_enrolment",
         subject=_l("Votre accès à la console de l'école"),

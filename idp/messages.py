@@ -79,7 +79,7 @@ CATALOGUE: dict[str, str | tuple[str, str]] = {
     "account.session_ended": N_("La session est fermée."),
     "account.inactive": N_("Ce compte n'est plus actif. Adressez-vous à l'école."),
     "account.email_change_sent": N_(
-        "Un message vient d'être envoyé à %(email)s. Ouvrez le lien qu'il contient "
+        "Un message part vers %(email)s. Ouvrez le lien qu'il contient "
         "pour confirmer la nouvelle adresse."
     ),
     # Self-help

@@ -3,9 +3,10 @@
 Each rule deletes (or disables) one kind of row past its time and returns how many; the
 counts go to the command's JSON and to one audit event, never a name. Rules:
 
-- codes, tokens, sign-in sessions, pending authorization requests, mailed links and
-  registration tokens: once expired (or ended) for ``IDP_PURGE_GRACE``; a refresh token stays
-  until its own expiry, so that the reuse of a rotated one is still caught;
+- codes, tokens, sign-in sessions, pending authorization requests, mailed links, registration
+  tokens and finished outbox rows (sent, failed, dropped): once expired (or ended) for
+  ``IDP_PURGE_GRACE``; a refresh token stays until its own expiry, so that the reuse of a
+  rotated one is still caught;
 - audit events: after ``IDP_AUDIT_RETENTION`` (1 year);
 - an account never activated whose letter expired ``IDP_NEVER_ACTIVATED_RETENTION`` ago (1 year)
   and whose children no longer appear in any import (the import unlinks them): deleted with
@@ -27,7 +28,7 @@ from typing import Any
 from flask import current_app, has_request_context
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 
-from idp import audit, mails
+from idp import audit, mails, outbox
 from idp.accounts import events, lifecycle
 from idp.extensions import db
 from idp.models import (
@@ -126,6 +127,12 @@ def expired_links(clock: Clock) -> int:
     return _delete(Flow, Flow.expires_at < clock.cutoff)
 
 
+@rule("outbox")
+def delivered_outbox_rows(clock: Clock) -> int:
+    """Mails and logout tokens sent, given up or dropped (their payload is already gone)."""
+    return outbox.purge(before=clock.cutoff)
+
+
 @rule("registration_tokens")
 def expired_registration_tokens(clock: Clock) -> int:
     return _delete(InitialAccessToken, InitialAccessToken.expires_at < clock.cutoff_epoch)
@@ -213,9 +220,9 @@ def warn_unused_accounts(clock: Clock) -> int:
     warned = 0
     for account in unused:
         if lifecycle.warn_inactive(account, clock.now):
-            events.commit()
-            if account.email and account.email_verified:
+            if account.email and account.email_verified:  # queued with the warning's mark
                 mails.inactivity_warning(account, disabled_on)
+            events.commit()
             warned += 1
     return warned
 

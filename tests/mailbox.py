@@ -21,7 +21,21 @@ class Mailbox:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller: Controller | None = None
+        self.running = False
+
+    def start(self) -> None:
+        """Accept connections (again, after ``stop``: an outage that ends), on the same port."""
+        if not self.running:
+            self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+            self.controller.start()
+            self.running = True
+
+    def stop(self) -> None:
+        """Stop accepting connections: an SMTP outage (``start`` ends it)."""
+        if self.running:
+            self.controller.stop()
+            self.running = False
 
     @property
     def url(self) -> str:
@@ -59,3 +73,23 @@ def links_in(message: EmailMessage) -> list[str]:
     """Every distinct link of the mail, text and HTML parts together."""
     found = LINK.findall(text_of(message)) + LINK.findall(html_of(message))
     return list(dict.fromkeys(found))
+
+
+def wait_for_outbox(timeout: float = 15.0) -> None:
+    """Wait until the app's outbox sender has delivered every queued mail (after the self-help
+    jobs, which queue theirs): what a test reads in the mailbox is then all there will be."""
+    from sqlalchemy import func, select
+
+    from idp import jobs
+    from idp.extensions import db
+    from idp.models.outbox import PENDING, OutboxItem
+
+    assert jobs.wait_for_jobs()
+    query = select(func.count()).select_from(OutboxItem).where(OutboxItem.state == PENDING)
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.engine.connect() as connection:
+            if connection.scalar(query) == 0:
+                return
+        assert time.monotonic() < deadline, "the outbox still holds undelivered mail"
+        time.sleep(0.05)

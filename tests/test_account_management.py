@@ -15,7 +15,7 @@ from idp.flows.account.signed_in import describe_browser
 from idp.models import Flow, LoginSession
 from idp.models.base import utcnow
 from idp.models.flows import EMAIL_CHANGE
-from tests.mailbox import links_in, text_of
+from tests.mailbox import links_in, text_of, wait_for_outbox
 from tests.oidc_client import OIDCClient
 from tests.parent import Parent, Shown
 
@@ -134,6 +134,7 @@ def test_changing_the_email_confirms_the_new_address_before_it_counts(
 
     again = phone.open_link(urlsplit(link).path)
     assert again.status_code == 400 and again.alert_ids == ["link.used"]
+    wait_for_outbox()  # the receipt is written once the SMTP server took the mail
     for event in ("email_change_requested", "email_change_mail_sent", "email_changed"):
         assert event in parent.events()
 

@@ -38,10 +38,10 @@ def test_parent_activates_from_a_teleservice_and_lands_back_with_the_children(
     assert "Noé Lefèvre" in response.text  # the child whose birth date is asked
     assert "au moins 12 caractères" in response.text  # the rule, before typing
 
-    # The form, in one submit; the mail really goes out over SMTP.
+    # The form, in one submit; the mail is on its way (the outbox), and really goes out over SMTP.
     answer = activation_form(parent, child_birthdate="2016-02-14")
     assert answer.status_code == 200
-    (sent,) = [m for m in answer.messages if m.id == "activation.mail_sent"]
+    (sent,) = [m for m in answer.messages if m.id == "activation.mail_on_its_way"]
     assert "anais@example.org" in sent.text
     mail = mailbox.last_to("anais@example.org")
     assert mail["Subject"] == "Confirmez votre adresse électronique"

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import timedelta
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -24,14 +27,16 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from idp import outbox
 from idp.accounts import events
 from idp.extensions import db
-from idp.models import Account, AuditEvent, Flow
+from idp.models import Account, AuditEvent, Flow, OutboxItem
 from idp.models.accounts import PENDING_EMAIL, PROVISIONAL
+from idp.models.base import utcnow
 from idp.passwords import check_password
 from tests.conftest import Browser
 from tests.factories import Factory
-from tests.mailbox import links_in
+from tests.mailbox import links_in, wait_for_outbox
 from tests.parent import Page, Parent, message_ids_in, parse
 
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -116,6 +121,8 @@ def fresh(account: Account) -> Account:
 
 
 def mails_to(mailbox, address: str) -> list:
+    """The mails received for ``address`` once the outbox has delivered what was queued."""
+    wait_for_outbox()
     return [message for message in mailbox.messages if message["To"] == address]
 
 
@@ -262,24 +269,48 @@ def submit_activation(parent: Parent, email: str, password: str = NEW_PASSWORD) 
     )
 
 
-def test_mail_that_cannot_be_sent_leaves_a_consistent_pending_account(make_app):
-    app = make_app(SMTP_URL="smtp://127.0.0.1:1")  # nothing listens there: refused at once
+@contextmanager
+def refused_smtp(make_app, **settings):
+    """A provider whose SMTP server refuses connections, with its own sender running."""
+    app = make_app(SMTP_URL="smtp://127.0.0.1:1", OUTBOX_BACKOFF=0.2, **settings)
     app.test_client_class = Browser
-    with app.app_context():
+    sender = outbox.start_sender(app, interval=0.2)
+    try:
+        with app.app_context():
+            yield app
+    finally:
+        sender.stop()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def outbox_rows() -> list[OutboxItem]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+
+
+def test_mail_that_cannot_be_sent_yet_leaves_a_consistent_pending_account(make_app):
+    with refused_smtp(make_app) as app:
         account, letter_password = Factory(app).account(status="provisional", email=None)
         parent = Parent(app.test_client()).signed_in_as(account, letter_password)
 
         answer = submit_activation(parent, "anais@example.org")
-        assert answer.status_code == 503  # the mail server is away, the page says so
-        assert answer.alert_ids == ["activation.mail_failed"]
+        assert answer.status_code == 200  # the mail waits in the outbox, the page says so
+        assert answer.alert_ids == [] and "activation.mail_on_its_way" in answer.message_ids
         assert answer.form("/activation/resend")
 
-        # The submission holds whole: new password, address, and its link, waiting to be sent.
+        # The submission holds whole: new password, address, its link, and its mail queued.
         account = fresh(account)
         assert account.status == PENDING_EMAIL and account.email == "anais@example.org"
         assert check_password(NEW_PASSWORD, account.password_hash)
         assert not check_password(letter_password, account.password_hash)
         assert count(Flow, account_id=account.id, state="sent") == 1
+        assert [(row.kind, row.state) for row in outbox_rows()] == [("mail", "pending")]
         assert count(AuditEvent, account_id=account.id, event="activation_submitted") == 1
         assert count(AuditEvent, account_id=account.id, event="activation_mail_sent") == 0
 
@@ -288,27 +319,30 @@ def test_mail_that_cannot_be_sent_leaves_a_consistent_pending_account(make_app):
         again = other.open("/activation")
         assert check_mail(again.html) and again.form("/activation/resend")
 
-        # Resending while the server is still away: one new link replaces the old, same state.
+        # Resending while the server is still away: one new link replaces the old, and only
+        # its mail will go (the replaced link's mail is dropped, not sent with a dead link).
         resend = parent.submit_on(answer, "/activation/resend")
-        assert resend.status_code == 503 and resend.alert_ids == ["activation.mail_failed"]
+        assert resend.status_code == 200 and "activation.mail_on_its_way" in resend.message_ids
         assert count(Flow, account_id=account.id, state="sent") == 1
         assert count(Flow, account_id=account.id, state="cancelled") == 1
         assert fresh(account).status == PENDING_EMAIL
+        assert outbox.deliver_due(now=utcnow() + timedelta(hours=1)) == 0
+        wait_until(lambda: [row.state for row in outbox_rows()] == ["dropped", "pending"])
 
 
-def test_after_a_failed_mail_a_later_visit_does_not_claim_a_mail_was_sent(make_app):
-    app = make_app(SMTP_URL="smtp://127.0.0.1:1")
-    app.test_client_class = Browser
-    with app.app_context():
+def test_after_a_mail_given_up_a_later_visit_does_not_claim_it_left(make_app):
+    with refused_smtp(make_app, OUTBOX_MAX_ATTEMPTS=1) as app:
         account, letter_password = Factory(app).account(status="provisional", email=None)
         parent = Parent(app.test_client()).signed_in_as(account, letter_password)
-        assert submit_activation(parent, "anais@example.org").status_code == 503
+        assert submit_activation(parent, "anais@example.org").status_code == 200
+        wait_until(lambda: [row.state for row in outbox_rows()] == ["failed"])
 
         other = Parent(app.test_client())  # the parent comes back later, on another device
         page = other.signed_in_as(account, NEW_PASSWORD).open("/activation")
         assert page.form("/activation/resend")
         assert "activation.mail_sent" not in page.message_ids  # no mail went out: don't say so
-        assert check_mail(page.html)
+        assert "activation.mail_on_its_way" not in page.message_ids  # nor that one is coming
+        assert "activation.mail_pending" in page.message_ids and check_mail(page.html)
 
 
 def test_failure_inside_the_activation_transaction_writes_nothing(app, parent, factory, mailbox):
@@ -340,7 +374,7 @@ def test_failure_inside_the_activation_transaction_writes_nothing(app, parent, f
 
     # Once the fault is gone, the same parent activates normally from the same browser.
     retry = submit_activation(parent, "anais@example.org")
-    assert retry.status_code == 200 and "activation.mail_sent" in retry.message_ids
+    assert retry.status_code == 200 and "activation.mail_on_its_way" in retry.message_ids
     assert fresh(account).status == PENDING_EMAIL
 
 

@@ -26,6 +26,7 @@ from idp.models import (
 )
 from idp.models.accounts import ACTIVE, DISABLED, PROVISIONAL
 from idp.models.base import utcnow
+from tests.mailbox import wait_for_outbox
 from tests.oidc_client import OIDCClient
 
 DAY = timedelta(days=1)
@@ -168,6 +169,7 @@ def test_an_unused_account_is_warned_then_disabled_unless_the_parent_comes_back(
 
     counts = retention.purge()
     assert counts["accounts_warned"] == 2 and counts["accounts_disabled"] == 0
+    wait_for_outbox()  # the warnings were queued with the accounts' marks; the sender sends
     assert {m["To"] for m in mailbox.messages} == {"absente@example.org", "revenue@example.org"}
     assert "absente" in mailbox.last_to("absente@example.org").get_body().get_content().lower()
 
@@ -181,4 +183,5 @@ def test_an_unused_account_is_warned_then_disabled_unless_the_parent_comes_back(
     assert db.session.get(Account, back.id).status == ACTIVE
     assert db.session.get(Account, back.id).inactivity_warned_at is None
     assert db.session.get(Account, fresh.id).status == ACTIVE
+    wait_for_outbox()
     assert len(mailbox.messages) == 2

@@ -1,7 +1,8 @@
 """What follows an account change once it is committed: the audit trail and the notices.
 
 Each subscriber runs after the commit (``idp.accounts.events``); one that fails is logged and
-leaves the change applied. Addresses are masked in the audit trail.
+leaves the change applied. Addresses are masked in the audit trail. The notices are queued in
+the outbox inside the change's transaction (``in_transaction``), so that none is lost.
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
-
-from idp import audit, jobs, mails
+from idp import audit, mails
 from idp.accounts.events import Event, subscribe
 from idp.extensions import db
 from idp.mail import mask
@@ -77,23 +76,18 @@ def audit_sessions_ended(event: Event) -> None:
         audit.record("signed_out_everywhere", account_id=event.account_id, sessions=count)
 
 
-@subscribe("account.password_changed")
+@subscribe("account.password_changed", in_transaction=True)
 def notify_password_changed(event: Event) -> None:
+    """The notice is queued in the outbox with the change itself: it can't be lost."""
     account = db.session.get(Account, event.account_id)
     if account is not None and account.email:
         mails.password_changed_notice(account)
 
 
-@subscribe("account.password_reset")
+@subscribe("account.password_reset", in_transaction=True)
 def notify_password_reset(event: Event) -> None:
-    """Sent once the response has left (idp.jobs), like the reset link itself."""
-    jobs.run_later(current_app._get_current_object(), _send_reset_notice, event.account_id)
-
-
-def _send_reset_notice(account_id: int) -> None:
-    account = db.session.get(Account, account_id)
-    if account is None or not account.email:
-        return
-    sent = mails.password_reset_notice(account)
-    outcome = "mail_sent" if sent else "mail_failed"
-    audit.record("password_changed_notice", account, outcome=outcome)
+    """After a reset by the mailed link; its receipt (``password_changed_notice``) is written
+    to the audit trail once the SMTP server has taken it."""
+    account = db.session.get(Account, event.account_id)
+    if account is not None and account.email:
+        mails.password_reset_notice(account)

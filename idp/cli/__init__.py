@@ -122,7 +122,7 @@ def serve(app: Flask, host: str, port: int, workers: int | None) -> None:
         serve_for_development(app, host, port)
 
 
-from idp.cli import accounts, audit, clients, demo, families, keys, purge, staff  # noqa: E402
+from idp.cli import accounts, audit, clients, demo, families, keys, purge, staff, worker  # noqa: E402
 
 main.add_command(accounts.group)
 main.add_command(clients.group)
@@ -132,3 +132,4 @@ main.add_command(families.group)
 main.add_command(audit.audit)
 main.add_command(purge.purge)
 main.add_command(staff.group)
+main.add_command(worker.worker)

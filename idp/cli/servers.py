@@ -1,11 +1,13 @@
 """`idp serve`: the development server, or gunicorn with `--workers N`.
 
 Both log the path of each request without its query string, which may carry codes, and with
-mailed-link tokens masked (idp.logs); gunicorn's error log is masked too.
+mailed-link tokens masked (idp.logs); gunicorn's error log is masked too. Each serving process
+runs an outbox sender thread (idp.outbox): one `serve` delivers its own mails.
 """
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 from flask import Flask
@@ -13,7 +15,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from idp import logs
+from idp import logs, outbox
 
 
 class MaskedGunicornLogger(GunicornLogger):
@@ -52,9 +54,22 @@ def serve_with_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
         # Query strings may carry codes: log the path only.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
         "logger_class": MaskedGunicornLogger,
+        # A sender per worker, started after the fork (threads don't survive one).
+        "post_worker_init": lambda worker: _start_worker_sender(app, worker),
+        "worker_exit": lambda _server, worker: _stop_worker_sender(worker),
     }
     MaskedGunicornLogger.log_format = app.config["LOG_FORMAT"]
     _Gunicorn(app, options).run()
+
+
+def _start_worker_sender(app: Flask, worker: Any) -> None:
+    worker.idp_outbox_sender = outbox.start_sender(app)
+
+
+def _stop_worker_sender(worker: Any) -> None:
+    sender = getattr(worker, "idp_outbox_sender", None)
+    if sender is not None:
+        sender.stop()
 
 
 class PathOnlyRequestHandler(WSGIRequestHandler):
@@ -66,5 +81,16 @@ class PathOnlyRequestHandler(WSGIRequestHandler):
 
 
 def serve_for_development(app: Flask, host: str, port: int) -> None:
-    """Werkzeug's server without Flask's banner: every line it writes goes through logging."""
-    run_simple(host, port, app, threaded=True, request_handler=PathOnlyRequestHandler)
+    """Werkzeug's server without Flask's banner: every line it writes goes through logging.
+    SIGTERM stops it as Ctrl-C does: the mail being handed over is marked sent first."""
+    sender = outbox.start_sender(app)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        run_simple(host, port, app, threaded=True, request_handler=PathOnlyRequestHandler)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sender.stop()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt

@@ -13,12 +13,13 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
+from idp import mail
 from idp.accounts import events
 from idp.accounts.revocation import cancel_links
 from idp.extensions import db
 from idp.messages import Message, message
 from idp.models import Account, Flow
-from idp.models.base import utcnow
+from idp.models.base import random_id, utcnow
 from idp.models.flows import CANCELLED, DONE, PASSWORD_RESET, SENT
 from idp.passwords import secret_hash
 
@@ -77,6 +78,7 @@ def create(kind: str, account: Account, email: str | None) -> tuple[Flow, str]:
     ttl = lifetime(kind)
     token = secrets.token_urlsafe(32)
     flow = Flow(
+        id=random_id(),  # known before the flush: the queued mail names it
         kind=kind,
         account_id=account.id,
         token_hash=secret_hash(token),
@@ -117,13 +119,17 @@ def last_sent(account: Account, kind: str) -> Flow | None:
     )
 
 
-def mark_mailed(flow: Flow) -> None:
-    """The mail with this link was handed to the SMTP server (or the outbox); commits."""
-    flow.mailed_at = utcnow()
-    db.session.commit()
+# What a page can say about the mail of the live link (``mail_state``).
+MAIL_SENT = "sent"  # the SMTP server took it (the outbox's sender set ``mailed_at``)
+MAIL_QUEUED = "queued"  # on its way: queued, or being retried while the server is away
+MAIL_UNKNOWN = "unknown"  # no live link, or its mail was given up: offer a new one
 
 
-def was_mailed(account: Account, kind: str) -> bool:
-    """Whether the live link of this kind really went out, for pages that say so."""
+def mail_state(account: Account, kind: str) -> str:
+    """Whether the live link of this kind went out, for pages that say so."""
     flow = last_sent(account, kind)
-    return flow is not None and flow.state == SENT and flow.mailed_at is not None
+    if flow is None or flow.state != SENT:
+        return MAIL_UNKNOWN
+    if flow.mailed_at is not None:
+        return MAIL_SENT
+    return MAIL_QUEUED if mail.is_queued(flow_id=flow.id) else MAIL_UNKNOWN

@@ -5,6 +5,7 @@ from idp.models.audit import AuditEvent
 from idp.models.disclosures import Disclosure
 from idp.models.flows import Flow
 from idp.models.oauth import AuthorizationCode, Client, InitialAccessToken, Token
+from idp.models.outbox import OutboxItem
 from idp.models.sessions import Interaction, LoginSession
 from idp.models.staff import RecoveryCode, Staff, StaffDownload, StaffSchool, StaffSession
 
@@ -20,6 +21,7 @@ __all__ = [
     "Interaction",
     "Link",
     "LoginSession",
+    "OutboxItem",
     "RecoveryCode",
     "School",
     "Staff",

@@ -48,7 +48,7 @@ def test_parent_activates_from_the_lsu_demo_and_lands_back_on_the_children(
 
     fill_activation_form(phone, EMAIL, "2016-02-14")
     phone.get_by_role("button", name="Activer mon compte").click()
-    sent = phone.locator('[data-message-id="activation.mail_sent"]')  # "check your mail"
+    sent = phone.locator('[data-message-id="activation.mail_on_its_way"]')  # "check your mail"
     expect(sent).to_have_attribute("role", "status")
     expect(sent).to_contain_text(EMAIL)
 

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import Factory
-from tests.mailbox import links_in
+from tests.mailbox import links_in, wait_for_outbox
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = Path(os.environ.get("IDP_AXE_JS", ROOT / ".cache/axe/node_modules/axe-core/axe.min.js"))
@@ -112,6 +112,7 @@ def public_pages(tour: Tour, account, mailbox) -> None:
     tour.go("/recovery/password", "forgotten password")
     tour.submit({"#identifier": account.identifier})
     tour.check("reset link sent")
+    wait_for_outbox()  # the identifier reminder went to the same address first
     (link,) = links_in(mailbox.last_to(EMAIL))
     tour.page.goto(link)
     tour.check("new password")
@@ -156,7 +157,8 @@ def activation_pages(tour: Tour, account, password: str, mailbox) -> None:
     tour.check("check your mail, resent")
     tour.page.goto(first)
     tour.check("replaced activation link")
-    tour.page.goto(links_in(mailbox.last_to(LONG_EMAIL))[0])
+    wait_for_outbox()  # the resent mail, not the first one
+    tour.page.goto(links_in(mailbox.last_to(LONG_EMAIL))[-1])
     tour.check("activation link: one button to press")
     tour.page.locator("[data-action=confirm-link]").click()
     tour.check("account activated")

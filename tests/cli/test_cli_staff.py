@@ -16,9 +16,9 @@ ADD += ["--family-name", "Dubois"]
 @pytest.fixture
 def smtp() -> Mailbox:
     box = Mailbox()
-    box.controller.start()
+    box.start()
     yield box
-    box.controller.stop()
+    box.stop()
 
 
 def test_staff_add_mails_an_enrolment_link_and_prints_the_contract_json(cli: Cli, smtp):

@@ -18,7 +18,7 @@ from idp.passwords import check_password, hash_password, policy_problems
 
 # Outcomes, for the views to pick a page (and the links' problems: mailed_links.UNKNOWN, …).
 DONE_NOW = "done"
-PENDING = "pending"  # the confirmation link is out (mail_sent says whether it left)
+PENDING = "pending"  # the confirmation link is mailed (queued in the outbox)
 INVALID = "invalid"  # field errors to show beside the fields
 INACTIVE = "inactive"  # the account is no longer active (locked, disabled)
 
@@ -61,19 +61,18 @@ def pending_email(account: Account) -> Flow | None:
 
 
 def request_email_change(account: Account, email: str) -> Result:
-    """Mail a confirmation link to the new address and a notice to the current one."""
+    """Mail a confirmation link to the new address and a notice to the current one; both are
+    queued in the outbox with the link, in one transaction."""
     email = email.strip()
     if email.casefold() == (account.email or "").casefold():
         return Result(INVALID, {"email": [message("account.email_unchanged")]})
-    _flow, token = mailed_links.create(EMAIL_CHANGE, account, email)
+    flow, token = mailed_links.create(EMAIL_CHANGE, account, email)
     audit.record("email_change_requested", account, commit=False, email=mail.mask(email))
+    mails.email_change_link(account, email, flow, token)
+    if account.email:
+        mails.email_change_notice(account, email)
     events.commit()
-    sent = mails.email_change_link(account, email, token)
-    if sent:
-        audit.record("email_change_mail_sent", account, email=mail.mask(email))
-        if account.email:
-            mails.email_change_notice(account, email)  # a failure here does not stop the change
-    return Result(PENDING, mail_sent=sent, account=account)
+    return Result(PENDING, account=account)
 
 
 def confirm_email(token: str) -> Result:

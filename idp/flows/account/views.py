@@ -105,16 +105,14 @@ def change_password() -> Response | tuple[str, int]:
 def change_email() -> Response | tuple[str, int]:
     account = _current().account
     form = EmailForm()
-    mail_failed = False
     if form.validate_on_submit():
         result = service.request_email_change(account, form.email.data)
-        if result.outcome == service.PENDING and result.mail_sent:
+        if result.outcome == service.PENDING:
             flash_message("account.email_change_sent", "info", email=form.email.data.strip())
             return redirect(url_for("account.show"))
-        mail_failed = result.outcome == service.PENDING
         show_errors(form, result.errors)
-    page = render_template("account/email.html", form=form, account=account, failed=mail_failed)
-    return page, 503 if mail_failed else 400 if form.errors else 200
+    page = render_template("account/email.html", form=form, account=account)
+    return page, 400 if form.errors else 200
 
 
 @bp.route("/adresse/confirmer/<token>", methods=["GET", "POST"])

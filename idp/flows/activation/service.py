@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from idp import audit, mail, mails
+from idp import mails
 from idp.accounts import events, lifecycle
 from idp.flows import mailed_links
 from idp.flows.outcome import Result
@@ -23,7 +23,7 @@ from idp.passwords import hash_password, policy_problems
 MAX_BIRTHDATE_FAILURES = lifecycle.MAX_BIRTHDATE_FAILURES
 
 # Outcomes, for the views to pick a page (and the links' problems: mailed_links.UNKNOWN, …).
-PENDING = "pending"  # done: the mail is out (or could not be sent: mail_sent False)
+PENDING = "pending"  # done: the link is mailed (queued in the outbox)
 INVALID = "invalid"  # field errors to show beside the fields
 LOCKED_NOW = "locked"  # the fifth wrong birth date
 ALREADY = "already"  # another window activated first
@@ -77,18 +77,17 @@ def activate(
 
 
 def _send_new_link(account: Account) -> Result:
-    """A new confirmation link (older ones stop working), committed, then mailed."""
+    """A new confirmation link (older ones stop working) and its mail, committed together: the
+    outbox sends the mail, retrying while the SMTP server is away."""
     flow, token = mailed_links.create(EMAIL_CONFIRMATION, account, account.email)
+    mails.activation_link(account, flow, token)
     events.commit()
-    sent = mails.activation_link(account, token)
-    if sent:
-        audit.record("activation_mail_sent", account, commit=False, email=mail.mask(account.email))
-        mailed_links.mark_mailed(flow)  # commits the audit event too
-    return Result(PENDING, mail_sent=sent, account=account)
+    return Result(PENDING, account=account)
 
 
-def link_was_mailed(account: Account) -> bool:
-    return mailed_links.was_mailed(account, EMAIL_CONFIRMATION)
+def mail_state(account: Account) -> str:
+    """``mailed_links.MAIL_SENT``, ``MAIL_QUEUED`` or ``MAIL_UNKNOWN`` for the live link."""
+    return mailed_links.mail_state(account, EMAIL_CONFIRMATION)
 
 
 def resend(account: Account, email: str | None = None) -> Result:

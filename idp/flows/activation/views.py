@@ -16,7 +16,8 @@ from idp.flows import mailed_links
 from idp.flows.activation import service
 from idp.flows.activation.forms import ActivationForm, ConfirmForm, EmailForm
 from idp.flows.gate import login_required
-from idp.flows.outcome import show_errors
+from idp.flows.outcome import Result, show_errors
+from idp.models import Account
 from idp.models.accounts import PENDING_EMAIL, PROVISIONAL
 from idp.models.flows import EMAIL_CONFIRMATION
 from idp.oidc import interactions
@@ -34,7 +35,7 @@ def _account_key() -> str:
 def required() -> Response | str | tuple[str, int]:
     account = sessions.current_account()
     if account.status == PENDING_EMAIL:
-        return _check_mail(account, service.link_was_mailed(account), just_tried=False)
+        return _check_mail(account, service.mail_state(account))
     if account.status != PROVISIONAL:
         return _continue()
     form = ActivationForm()
@@ -52,11 +53,9 @@ def required() -> Response | str | tuple[str, int]:
             sessions.sign_out()
             return render_template("activation/locked.html"), 403
         if result.outcome == service.PENDING:
-            return _check_mail(account, mail_sent=result.mail_sent)
+            return _check_mail(account, mailed_links.MAIL_QUEUED)
         if result.outcome == service.ALREADY:  # another window was first
-            return _check_mail(
-                account, service.link_was_mailed(account), already=True, just_tried=False
-            )
+            return _check_mail(account, service.mail_state(account), already=True)
         show_errors(form, result.errors)
     if form.errors:
         status = 400
@@ -72,22 +71,25 @@ def required() -> Response | str | tuple[str, int]:
 
 
 def _check_mail(
-    account,
-    mail_sent: bool,
-    already: bool = False,
-    email_form: EmailForm | None = None,
-    just_tried: bool = True,
-):
-    """ "Check your mail": 503 when this very request failed to hand the mail over."""
-    page = render_template(
+    account, mail_state: str, already: bool = False, email_form: EmailForm | None = None
+) -> str:
+    """ "Check your mail": the mail is on its way (queued: it leaves even if the SMTP server is
+    away right now), has left, or is unknown (given up: the page offers a new one)."""
+    return render_template(
         "activation/check_mail.html",
         account=account,
-        mail_state="sent" if mail_sent else ("failed" if just_tried else "unknown"),
+        mail_state=mail_state,
         already=already,
         email_form=email_form or EmailForm(formdata=None),
         resend_form=ConfirmForm(formdata=None),
     )
-    return page, (200 if mail_sent or not just_tried else 503)
+
+
+def _just_queued(result: Result, account: Account) -> str:
+    """The mail this request queued is on its way; otherwise, what is known of the last one."""
+    if result.outcome == service.PENDING:
+        return mailed_links.MAIL_QUEUED
+    return service.mail_state(account)
 
 
 @bp.post("/resend")
@@ -98,7 +100,7 @@ def resend() -> Response | str | tuple[str, int]:
     if account.status != PENDING_EMAIL or not ConfirmForm().validate():
         return redirect(url_for("activation.required"))
     result = service.resend(account)
-    return _check_mail(account, mail_sent=result.mail_sent)
+    return _check_mail(account, _just_queued(result, account))
 
 
 @bp.post("/email")
@@ -110,12 +112,9 @@ def change_email() -> Response | str | tuple[str, int]:
         return redirect(url_for("activation.required"))
     form = EmailForm()
     if not form.validate():
-        page, _status = _check_mail(
-            account, service.link_was_mailed(account), email_form=form, just_tried=False
-        )
-        return page, 400
+        return _check_mail(account, service.mail_state(account), email_form=form), 400
     result = service.resend(account, email=form.email.data)
-    return _check_mail(account, mail_sent=result.mail_sent)
+    return _check_mail(account, _just_queued(result, account))
 
 
 @bp.route("/not-guardian", methods=["GET", "POST"])

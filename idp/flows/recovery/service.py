@@ -2,9 +2,10 @@
 
 No enumeration: asking queues a job (idp.jobs) and returns at once, so the page, its status and
 its timing are the same whether or not an account matches. The job looks the account up and
-sends the mail, or nothing: only active accounts with a confirmed address get mail (a
-provisional account has its letter; the school helps the others). Mails to one address or
-account are capped (``MAILS_PER_TARGET``) so that nobody can flood a parent's mailbox.
+queues the mail in the outbox (idp.outbox delivers it), or nothing: only active accounts with a
+confirmed address get mail (a provisional account has its letter; the school helps the others).
+Mails to one address or account are capped (``MAILS_PER_TARGET``) so that nobody can flood a
+parent's mailbox.
 
 The reset link is a Flow (idp.flows.mailed_links): single use, valid IDP_RESET_LINK_TTL,
 cancelled by a newer one. Choosing the new password ends every session, token and pending code
@@ -54,10 +55,6 @@ def _may_mail(kind: str, target: str) -> bool:
     )
 
 
-def _outcome(sent: bool) -> str:
-    return "mail_sent" if sent else "mail_failed"
-
-
 def send_identifiers(email: str) -> None:
     """The job behind ask_identifiers: one mail listing every matching identifier, or nothing."""
     accounts = db.session.scalars(
@@ -75,7 +72,8 @@ def send_identifiers(email: str) -> None:
         return
     outcome = "mail_limit"
     if _may_mail("identifier", email):
-        outcome = _outcome(mails.identifier_reminder(accounts[0].email, accounts))
+        mails.identifier_reminder(accounts[0].email, accounts)
+        outcome = "mail_queued"
     for account in accounts:
         audit.record(
             "recovery_requested",
@@ -101,19 +99,16 @@ def send_reset_link(identifier: str) -> None:
         audit.record("recovery_requested", account, kind="password", outcome="mail_limit")
         return
     flow, token = mailed_links.create(PASSWORD_RESET, account, account.email)
-    events.commit()
-    outcome = _outcome(mails.password_reset_link(account, token))
+    mails.password_reset_link(account, flow, token)
     audit.record(
         "recovery_requested",
         account,
         commit=False,
         kind="password",
-        outcome=outcome,
+        outcome="mail_queued",
         email=mail.mask(account.email),
     )
-    if outcome == "mail_sent":
-        mailed_links.mark_mailed(flow)  # commits the audit event too
-    db.session.commit()
+    events.commit()
 
 
 def _link(token: str) -> tuple[Flow | None, str | None]:
