@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idp import config as settings
 
@@ -29,13 +30,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings.check_config(values)
     app.config.update(values)
     _configure_flask(app)
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:  # the client's address, scheme and host as the outermost trusted proxy saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
-    from idp import errors, i18n, messages, sessions
+    from idp import errors, i18n, logs, messages, metrics, sessions, web_security
     from idp.accounts import events
     from idp.extensions import csrf, db, limiter, migrate, talisman
+    from idp.oidc.published import PublishedDocuments
     from idp.oidc.server import init_oidc
 
+    logs.init_app(app)
+    metrics.init_app(app)
     errors.init_app(app)  # first: its input check runs before any other request hook
+    web_security.init_app(app)  # then the cross-site check, before CSRFProtect's
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "idp" / "migrations"))
     csrf.init_app(app)
@@ -47,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     sessions.init_app(app)
     init_oidc(app)
     _register_blueprints(app)
+    app.wsgi_app = PublishedDocuments(app, app.wsgi_app)  # type: ignore[method-assign]
     _register_outbox_handlers()
     return app
 
@@ -56,7 +65,10 @@ def _configure_flask(app: Flask) -> None:
     secure = app.config["ISSUER"].startswith("https://")
     app.config.update(
         SQLALCHEMY_DATABASE_URI=app.config["DATABASE_URL"],
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # No ping at each checkout (a round trip per request): a connection found dead raises
+        # OperationalError (a 503, see idp.errors) and SQLAlchemy then invalidates the whole
+        # pool, so that one request per process sees a database restart, not every one.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False},
         RATELIMIT_STORAGE_URI=app.config["REDIS_URL"] or "memory://",
         RATELIMIT_HEADERS_ENABLED=True,
         SESSION_COOKIE_NAME="idp_session",
@@ -104,10 +116,15 @@ def _register_outbox_handlers() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from idp import operations
+    from idp.console import views as console_views
     from idp.flows import account, activation, gate, login, recovery
     from idp.oidc import views as oidc_views
     from idp.oidc.clients import views as registration
+    from idp.pages import views as pages_views
     from idp.portal import views as portal_views
+
+    app.register_blueprint(operations.bp)
 
     app.register_blueprint(oidc_views.bp)
     app.register_blueprint(registration.bp)
@@ -116,4 +133,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(recovery.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(portal_views.bp)
+    app.register_blueprint(console_views.bp)
+    app.register_blueprint(pages_views.bp)
     gate.init_app(app)

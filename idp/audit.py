@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import has_request_context, request
 
+from idp import metrics
 from idp.extensions import db
 from idp.models import Account, AuditEvent, Client
 
@@ -27,6 +28,7 @@ def record(
         details=details,
     )
     db.session.add(item)
+    metrics.count_audit_event(event)
     if commit:
         db.session.commit()
     return item

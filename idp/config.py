@@ -84,6 +84,16 @@ def _bcrypt_rounds(value: str) -> int:
     return _whole_number(value, 4, 31)
 
 
+def _proxy_hops(value: str) -> int:
+    return _whole_number(value, 0, 10)
+
+
+def _log_format(value: str) -> str:
+    if value not in ("text", "json"):
+        raise ValueError(f"text or json is expected, not {value!r}")
+    return value
+
+
 def _text(value: str) -> str:
     if not value.strip():
         raise ValueError("a non-empty value is expected")
@@ -143,6 +153,22 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_int,
         "A warned account still unused this long after the warning is disabled (s).",
     ),
+    Setting("STAFF_SESSION_IDLE_TTL", 900, _positive_int, "School console idle timeout (s)."),
+    Setting("STAFF_SESSION_MAX_TTL", 28800, _positive_int, "School console session lifetime (s)."),
+    Setting(
+        "STAFF_REAUTH_TTL",
+        900,
+        _positive_int,
+        "Age of the last TOTP code beyond which a reset or an import asks for a new one (s).",
+    ),
+    Setting("STAFF_ENROLMENT_TTL", 259200, _positive_int, "Staff enrolment link lifetime (s)."),
+    Setting(
+        "TRUSTED_PROXIES",
+        0,
+        _proxy_hops,
+        "Reverse proxies in front whose X-Forwarded-* headers are trusted (hops).",
+    ),
+    Setting("LOG_FORMAT", "text", _log_format, "text, or json: one JSON object per line."),
 )
 # Variables read by the test suite, not by the provider: tolerated in the environment.
 IGNORED_PREFIXES = ("IDP_TEST_",)
@@ -170,6 +196,8 @@ def check_config(config: Mapping[str, Any]) -> None:
     """Fail fast, in one line, on a setting that can't work together with the others."""
     if config["SESSION_IDLE_TTL"] > config["SESSION_MAX_TTL"]:
         raise ConfigError("IDP_SESSION_IDLE_TTL: longer than IDP_SESSION_MAX_TTL")
+    if config["STAFF_SESSION_IDLE_TTL"] > config["STAFF_SESSION_MAX_TTL"]:
+        raise ConfigError("IDP_STAFF_SESSION_IDLE_TTL: longer than IDP_STAFF_SESSION_MAX_TTL")
     if not urlsplit(config["ISSUER"]).hostname:
         raise ConfigError("IDP_ISSUER: no host in the URL")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from authlib.integrations.flask_oauth2.errors import _HTTPException as AuthlibHTTPException
-from flask import Flask, Response, jsonify, render_template, request
+from authlib.oauth2.rfc6749 import InsecureTransportError
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -16,7 +17,25 @@ from idp.messages import message
 
 log = logging.getLogger(__name__)
 
-API_PATHS = ("/token", "/userinfo", "/revoke", "/jwks.json", "/.well-known/", "/register")
+OIDC_ENDPOINTS = (
+    "oidc.authorize",
+    "oidc.resume",
+    "oidc.token",
+    "oidc.userinfo",
+    "oidc.revoke",
+    "oidc.end_session",
+)
+API_PATHS = (
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/token",
+    "/userinfo",
+    "/revoke",
+    "/jwks.json",
+    "/.well-known/",
+    "/register",
+)
 
 
 def _wants_json() -> bool:
@@ -85,8 +104,44 @@ def refuse_nul_characters() -> Response | None:
     return None
 
 
+def refuse_json_on_pages() -> Response | None:
+    """The pages' forms are HTML forms (contract §4): a JSON body there is a hand-made request.
+
+    Flask-WTF would read a JSON document as the form and fail on anything but an object.
+    """
+    if request.is_json and not request.path.startswith(API_PATHS):
+        return error_response(400)
+    return None
+
+
+def refuse_plain_http() -> Response | None:
+    """Under an https issuer, the OIDC endpoints answer only requests that came over https.
+
+    A request arriving over http (a proxy not declared in IDP_TRUSTED_PROXIES, or a bypass of the
+    load balancer) gets an OAuth error, never Authlib's InsecureTransportError as a 500.
+    """
+    if not current_app.config["ISSUER"].startswith("https://") or request.scheme == "https":
+        return None
+    if request.endpoint not in OIDC_ENDPOINTS and request.blueprint != "registration":
+        return None
+    return insecure_transport()
+
+
+def insecure_transport(error: Exception | None = None) -> Response:
+    if _wants_json():
+        response = jsonify(error="invalid_request", error_description="https is required")
+        response.status_code = 400
+        return response
+    return error_response(400)
+
+
 def _undecodable(error: UnicodeDecodeError) -> Response:
     """Bytes that are not UTF-8 in a query string or form: only hand-made requests send them."""
+    return error_response(400)
+
+
+def _too_deep(error: RecursionError) -> Response:
+    """A hostile document nested deeper than the parsers recurse: a bad request, not a crash."""
     return error_response(400)
 
 
@@ -108,8 +163,12 @@ def _unexpected(error: InternalServerError) -> Response:
 
 def init_app(app: Flask) -> None:
     app.before_request(refuse_nul_characters)
+    app.before_request(refuse_plain_http)
+    app.before_request(refuse_json_on_pages)
+    app.register_error_handler(InsecureTransportError, insecure_transport)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(UnicodeDecodeError, _undecodable)
+    app.register_error_handler(RecursionError, _too_deep)
     app.register_error_handler(OperationalError, _database_away)
     app.register_error_handler(InternalServerError, _unexpected)
     app.register_error_handler(HTTPException, _http_error)

@@ -21,9 +21,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, has_request_context, render_template, request, url_for
+from flask_babel import LazyString
 from sqlalchemy import select, update
 
-from idp import outbox
+from idp import i18n, outbox
 from idp.extensions import db
 from idp.models import AuditEvent, Flow
 from idp.models.base import random_id, utcnow
@@ -82,10 +83,18 @@ def build(to: str, template: str, subject: str, **context) -> EmailMessage:
     return message
 
 
+def render(to: str, template: str, subject: str | LazyString, **context) -> EmailMessage:
+    """Build a mail in the language of ``context["account"]`` (or the first of ``accounts``)
+    when it has one (``idp.i18n``); a lazy ``subject`` (``_l``) is translated in it too."""
+    owner = context.get("account") or next(iter(context.get("accounts") or []), None)
+    with i18n.account_language(owner):
+        return build(to, template, str(subject), **context)
+
+
 def queue(
     to: str,
     template: str,
-    subject: str,
+    subject: str | LazyString,
     *,
     account_id: int | None = None,
     sent_event: str | None = None,
@@ -99,7 +108,7 @@ def queue(
     with the masked address and ``sent_details`` (nothing secret), from the address of the
     request that queued it, and the Flow ``flow_id`` (the mailed link's) gets its ``mailed_at``:
     what the help desk and the pages tell."""
-    message = build(to, template, subject, **context)
+    message = render(to, template, subject, **context)
     payload = {
         "template": template,
         "message": base64.b64encode(bytes(message)).decode("ascii"),
@@ -162,11 +171,11 @@ def transmit(message: EmailMessage, template: str) -> None:
         _write_outbox(message, template)
 
 
-def send(to: str, template: str, subject: str, **context) -> None:
+def send(to: str, template: str, subject: str | LazyString, **context) -> None:
     """Build and send one mail at once; MailError if the SMTP server can't take it.
 
     Only for what may be lost: flows use ``queue``."""
-    transmit(build(to, template, subject, **context), template)
+    transmit(render(to, template, subject, **context), template)
 
 
 def _send_smtp(url: str, message: EmailMessage) -> None:
@@ -208,4 +217,10 @@ def _write_outbox(message: EmailMessage, template: str) -> None:
     path.write_bytes(bytes(message))
     text = message.get_body(preferencelist=("plain",)).get_content()
     links = " ".join(LINK.findall(text)) or "none"
-    log.warning("mail to %s written to %s; links: %s", mask(message["To"]), path, links)
+    log.warning(
+        "mail to %s written to %s; links: %s",
+        mask(message["To"]),
+        path,
+        links,
+        extra={"links_for_development": True},  # no SMTP: the developer follows them from here
+    )

@@ -31,13 +31,21 @@ def _plural(singular: str, plural: str) -> tuple[str, str]:
 CATALOGUE: dict[str, str | tuple[str, str]] = {
     # Login
     "login.failed": N_("Identifiant ou mot de passe incorrect."),
+    "login.failed_warning": N_(
+        "Identifiant ou mot de passe incorrect. Attention : après %(n)d essais infructueux, "
+        "vous devrez patienter avant de pouvoir réessayer."
+    ),
     "login.failed_wait": _plural(
-        "Identifiant ou mot de passe incorrect. Par sécurité, réessayez dans %(num)d minute.",
-        "Identifiant ou mot de passe incorrect. Par sécurité, réessayez dans %(num)d minutes.",
+        "Identifiant ou mot de passe incorrect. Par sécurité, réessayez dans %(num)d minute, "
+        "à partir de %(time)s.",
+        "Identifiant ou mot de passe incorrect. Par sécurité, réessayez dans %(num)d minutes, "
+        "à partir de %(time)s.",
     ),
     "login.throttled": _plural(
-        "Trop d'essais infructueux. Par sécurité, réessayez dans %(num)d minute.",
-        "Trop d'essais infructueux. Par sécurité, réessayez dans %(num)d minutes.",
+        "Trop d'essais infructueux. Par sécurité, réessayez dans %(num)d minute, "
+        "à partir de %(time)s.",
+        "Trop d'essais infructueux. Par sécurité, réessayez dans %(num)d minutes, "
+        "à partir de %(time)s.",
     ),
     "login.locked_now": N_(
         "Trop d'essais infructueux : par sécurité, le compte est bloqué. "
@@ -52,6 +60,12 @@ CATALOGUE: dict[str, str | tuple[str, str]] = {
     # Activation
     "activation.birthdate_wrong": N_("Cette date ne correspond pas à celle que l'école connaît."),
     "activation.tries_left": N_("Essais restants : %(n)d."),
+    "activation.tries_rule": _plural(
+        "Il vous reste %(num)d essai pour la date de naissance. Après %(max)d dates erronées, "
+        "le compte est bloqué par sécurité et seule l'école peut le débloquer.",
+        "Il vous reste %(num)d essais pour la date de naissance. Après %(max)d dates erronées, "
+        "le compte est bloqué par sécurité et seule l'école peut le débloquer.",
+    ),
     # Account management
     "account.current_password_wrong": N_("Mot de passe actuel incorrect."),
     "account.password_unchanged": N_(
@@ -84,7 +98,11 @@ CATALOGUE: dict[str, str | tuple[str, str]] = {
     "field.identifier_missing": N_("Saisissez votre identifiant."),
     "field.password_missing_login": N_("Saisissez votre mot de passe."),
     "field.birthdate_missing": N_("Indiquez la date de naissance, par exemple 14/02/2016."),
-    "field.birthdate_format": N_("Indiquez la date sous la forme JJ/MM/AAAA."),
+    "field.birthdate_format": N_(
+        "Indiquez la date sous la forme JJ/MM/AAAA, par exemple 14/02/2016."
+    ),
+    "field.birthdate_future": N_("Cette date est dans le futur : vérifiez l'année."),
+    "field.birthdate_too_old": N_("Vérifiez l'année : cette date est trop ancienne."),
     # Password policy (CNIL 2022)
     "password.too_short": N_("Le mot de passe doit compter au moins 12 caractères."),
     "password.too_long": N_("Le mot de passe doit compter au plus 128 caractères."),
@@ -92,6 +110,9 @@ CATALOGUE: dict[str, str | tuple[str, str]] = {
         "Mélangez au moins trois sortes de caractères : minuscules, majuscules, chiffres, symboles."
     ),
     "password.personal": N_("Le mot de passe ne doit contenir ni votre identifiant ni votre nom."),
+    "password.service_name": N_(
+        "Le mot de passe ne doit pas reprendre le nom du service ni son adresse."
+    ),
     "password.provisional": N_("Choisissez un mot de passe différent du mot de passe provisoire."),
     "password.common": N_(
         "Ce mot de passe est trop courant ou trop facile à deviner : évitez les mots "
@@ -122,6 +143,40 @@ CATALOGUE: dict[str, str | tuple[str, str]] = {
     "portal.no_child": N_("Aucun enfant n'est rattaché à ce compte. Adressez-vous à l'école."),
     "logout.teleservices": N_("Vous serez aussi déconnecté de ces téléservices :"),
     "logout.no_teleservice": N_("Vous n'êtes connecté à aucun téléservice avec ce compte."),
+    # School console
+    "console.code_wrong": N_("Code incorrect ou déjà utilisé. Saisissez le code suivant."),
+    "console.locked_now": N_(
+        "Trop d'essais infructueux : par sécurité, cet accès est bloqué. "
+        "Adressez-vous au service qui vous a ouvert l'accès à la console."
+    ),
+    "console.enrolment_link_invalid": N_(
+        "Ce lien d'inscription n'est pas valide, a expiré ou a déjà servi. "
+        "Demandez-en un nouveau à la personne qui vous a inscrit."
+    ),
+    "console.enrolled": N_("Votre accès est prêt. Gardez vos codes de secours en lieu sûr."),
+    "console.signed_out": N_("Vous êtes déconnecté de la console."),
+    "console.reset_done": N_(
+        "Le compte est réinitialisé : l'ancien courrier ne fonctionne plus. "
+        "Imprimez le nouveau courrier et remettez-le à la famille."
+    ),
+    "console.unlocked": N_("Le compte est débloqué."),
+    "console.not_locked": N_("Ce compte n'est pas bloqué."),
+    "console.activation_resent": N_("Un nouveau lien d'activation est envoyé au parent."),
+    "console.activation_not_sent": N_(
+        "Le message n'a pas pu être envoyé. Réessayez dans quelques minutes."
+    ),
+    "console.not_pending": N_("Ce compte n'attend pas de confirmation d'adresse."),
+    "console.report_resolved": N_("Le signalement est traité."),
+    "console.no_report": N_("Ce compte n'a pas de signalement en cours."),
+    "console.import_applied": N_(
+        "L'import est fait. Téléchargez les courriers et les identifiants."
+    ),
+    "console.deputy_invited": N_("Un lien d'inscription est envoyé à votre adjoint."),
+    "console.deputy_not_mailed": N_(
+        "L'adjoint est ajouté mais le message n'a pas pu partir : ajoutez-le de nouveau plus tard."
+    ),
+    "console.deputy_refused": N_("Cette adresse a déjà un accès à la console."),
+    "console.deputy_removed": N_("L'adjoint n'a plus accès à cette école."),
 }
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import unicodedata
 from functools import cache
+from urllib.parse import urlsplit
 
 import bcrypt
 from flask import current_app
-from zxcvbn import zxcvbn
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from idp.messages import message
 
@@ -121,14 +121,41 @@ def provisional_password(length: int = 12) -> str:
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 MIN_GUESS_SCORE = 3  # zxcvbn: 3 = "safely unguessable" for an online attack and more
+
+
 # zxcvbn's list of the 30,000 most common passwords: "Azerty123456!" is "azerty" dressed up.
-COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"])
+# Loaded on first use: zxcvbn's lists cost ~12 MB in every process, most never choose a password.
+@cache
+def common_passwords() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 def _fold(text: str) -> str:
     """Lowercase, without accents: `Lefèvre` and `lefevre` are the same name here."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# The service's own names (CNIL: no password tied to the service): the brand on every page,
+# "Compte parent – Éducation", and the national one parents know, ÉduConnect.
+SERVICE_WORDS = ("compteparent", "comptesparents", "educonnect", "education")
+# Parts of a host name that say nothing of this service.
+GENERIC_HOST_WORDS = frozenset({"www", "com", "org", "net", "fr", "gouv", "localhost", "example"})
+
+
+def service_words() -> list[str]:
+    """The service's names and the words of the issuer's host (`connexion.ecole-x.fr`)."""
+    host = urlsplit(current_app.config["ISSUER"]).hostname or ""
+    host_words = [w for w in re.split(r"[.\-_]", host) if len(w) >= 4 and not w.isdigit()]
+    return [*SERVICE_WORDS, *(w for w in host_words if w not in GENERIC_HOST_WORDS)]
+
+
+def built_on_the_service(password: str) -> bool:
+    """Whether the password's letters hold the service's name or its host's words."""
+    letters = "".join(c for c in _fold(password) if c.isalpha())
+    return any(_fold(word) in letters for word in service_words())
 
 
 def character_kinds(password: str) -> int:
@@ -152,10 +179,14 @@ def policy_problems(password: str, personal: list[str], provisional_hash: str | 
     folded = _fold(password)
     if any(len(_fold(word)) >= 3 and _fold(word) in folded for word in personal):
         return [message("password.personal")]
+    if built_on_the_service(password):
+        return [message("password.service_name")]
     if provisional_hash and check_password(password, provisional_hash):
         return [message("password.provisional")]
     letters = "".join(c for c in folded if c.isalpha())
-    common = folded in COMMON_PASSWORDS or letters in COMMON_PASSWORDS
+    from zxcvbn import zxcvbn
+
+    common = folded in common_passwords() or letters in common_passwords()
     if (
         common
         or zxcvbn(password, user_inputs=personal, max_length=MAX_LENGTH)["score"] < MIN_GUESS_SCORE

@@ -42,6 +42,8 @@ from idp.models import (
     Interaction,
     Link,
     LoginSession,
+    StaffDownload,
+    StaffSession,
     Token,
 )
 from idp.models.accounts import ACTIVE, LOCKED, LOCKED_BIRTHDATE, LOCKED_NOT_GUARDIAN, PROVISIONAL
@@ -134,6 +136,26 @@ def delivered_outbox_rows(clock: Clock) -> int:
 @rule("registration_tokens")
 def expired_registration_tokens(clock: Clock) -> int:
     return _delete(InitialAccessToken, InitialAccessToken.expires_at < clock.cutoff_epoch)
+
+
+@rule("staff_sessions")
+def ended_staff_sessions(clock: Clock) -> int:
+    """The school console's sessions, ended or past their lifetimes (idp.console.sessions)."""
+    grace = timedelta(seconds=clock.config["PURGE_GRACE"])
+    return _delete(
+        StaffSession,
+        or_(
+            StaffSession.ended_at < clock.cutoff,
+            StaffSession.last_seen_at < clock.ago("STAFF_SESSION_IDLE_TTL") - grace,
+            StaffSession.started_at < clock.ago("STAFF_SESSION_MAX_TTL") - grace,
+        ),
+    )
+
+
+@rule("staff_downloads")
+def expired_staff_downloads(clock: Clock) -> int:
+    """Letters and credentials made in the console: gone at their expiry, no grace."""
+    return _delete(StaffDownload, StaffDownload.expires_at < clock.now)
 
 
 @rule("audit_events")

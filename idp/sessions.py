@@ -10,6 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app, g, session
+from sqlalchemy.orm import joinedload
 
 from idp.accounts import events
 from idp.accounts.revocation import end_sessions
@@ -60,6 +61,18 @@ def _touch_every() -> timedelta:
     return min(TOUCH_EVERY, idle / TOUCH_SHARE)
 
 
+def renew() -> None:
+    """A new session token for the browser's live session, at a privilege change (activation,
+    password change): a token seen or planted before the change is worth nothing after it."""
+    login_session = current_session()
+    if login_session is None:
+        return
+    token = secrets.token_urlsafe(32)
+    login_session.token_hash = secret_hash(token)
+    db.session.commit()
+    session["sid"] = token
+
+
 def _expired(login_session: LoginSession, now: datetime) -> bool:
     """Ended, locked, too old, or idle. ``last_seen_at`` lags the last request by up to
     ``_touch_every()``, so idleness counts from that bound: a session used more often than
@@ -81,7 +94,11 @@ def current_session() -> LoginSession | None:
     token = session.get("sid")
     login_session = None
     if token:
-        found = db.session.scalar(db.select(LoginSession).filter_by(token_hash=secret_hash(token)))
+        found = db.session.scalar(
+            db.select(LoginSession)
+            .options(joinedload(LoginSession.account))
+            .filter_by(token_hash=secret_hash(token))
+        )
         now = utcnow()
         if found is not None and not _expired(found, now):
             login_session = found

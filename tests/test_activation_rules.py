@@ -23,7 +23,7 @@ import pytest
 
 from idp import outbox
 from idp.extensions import db
-from idp.models import AuditEvent, Flow, LoginSession, OutboxItem
+from idp.models import AuditEvent, AuthorizationCode, Flow, LoginSession, OutboxItem
 from idp.models.base import utcnow
 from idp.passwords import policy_problems, secret_hash
 from idp.provisioning.accounts import describe_account
@@ -300,7 +300,26 @@ def test_birth_date_in_either_format_is_accepted(parent, factory, mailbox, typed
     assert reloaded(account).status == "pending_email"
 
 
-@pytest.mark.parametrize("typed", ["31/02/2016", "hier"])
+@pytest.mark.parametrize(
+    "typed", ["14022016", "20160214", "14.02.2016", "14-2-2016", " 14 02 2016 "]
+)
+def test_birth_date_typed_as_on_a_phone_is_accepted(parent, factory, mailbox, typed):
+    account, _, _ = activated(parent, factory, mailbox, child_birthdate=typed)
+    assert reloaded(account).status == "pending_email"
+
+
+def test_birth_date_is_one_numeric_text_field_never_a_date_picker(parent, factory):
+    signed_in_letter(parent, factory)
+    form = parent.open("/activation")
+    (field,) = form.tree.find_all("input", name="child_birthdate")
+    assert field["type"] == "text" and field["inputmode"] == "numeric"
+    assert field["autocomplete"] == "off"
+    # The page says how many tries are left and what happens at zero.
+    (rule,) = [m for m in form.messages if m.id == "activation.tries_rule"]
+    assert "5" in rule.text and "l'école" in rule.text
+
+
+@pytest.mark.parametrize("typed", ["31/02/2016", "hier", "2016-13-01", "1422016", "14/02/22016"])
 def test_unreadable_birth_date_is_a_format_error_not_an_attempt(parent, factory, mailbox, typed):
     account, _ = signed_in_letter(parent, factory)
     hash_before = account.password_hash
@@ -313,6 +332,37 @@ def test_unreadable_birth_date_is_a_format_error_not_an_attempt(parent, factory,
     (typed_in,) = response.tree.find_all("input", name="child_birthdate")
     assert typed_in["value"] == typed  # kept, to correct it
     assert_unchanged_letter(account, hash_before, failures=0)
+
+
+def test_birth_date_in_the_future_is_a_form_error_not_an_attempt(parent, factory, mailbox):
+    account, _ = signed_in_letter(parent, factory)
+    hash_before = account.password_hash
+    future = (utcnow() + timedelta(days=400)).strftime("%d/%m/%Y")
+
+    response = submit(parent, child_birthdate=future)
+
+    assert response.status_code == 400
+    assert response.errors("child_birthdate") == ["field.birthdate_future"]
+    assert_unchanged_letter(account, hash_before, failures=0)
+
+
+def test_a_birth_date_error_keeps_the_new_password_that_was_right(parent, factory, mailbox):
+    signed_in_letter(parent, factory)
+    response = submit(parent, child_birthdate="hier")
+    # The error summary at the top links to the field and takes the focus.
+    (summary,) = response.tree.find_all("div", class_="error-summary")
+    assert summary["role"] == "alert" and "autofocus" in summary.attrs
+    assert [a["href"] for a in summary.find_all("a")] == ["#child_birthdate"]
+    for name in ("new_password", "new_password_confirm"):
+        (kept,) = response.tree.find_all("input", name=name)
+        assert kept["type"] == "password" and kept["value"] == NEW_PASSWORD
+    assert response.headers["Cache-Control"] == "no-store"
+    # The "Afficher le mot de passe" buttons wait, hidden, for static/app.js (no inline script).
+    toggles = response.tree.find_all("button", class_="toggle")
+    assert len(toggles) == 2 and all("hidden" in t.attrs for t in toggles)
+    # A refused password is not put back.
+    refused = submit(parent, new_password_confirm="Autre-Chose-2026")
+    assert NEW_PASSWORD not in refused.response.get_data(as_text=True)
 
 
 def test_wrong_birth_date_counts_and_says_how_many_tries_remain(parent, factory, mailbox):
@@ -488,7 +538,8 @@ def test_pending_account_signing_in_sees_check_your_mail_never_a_code(
     assert response.status_code == 200  # no redirect at all, let alone to the teleservice
     assert response.message_ids == ["activation.mail_sent"]  # check your mail
     assert response.form("/activation/resend") and response.form("/activation/email")
-    assert "code_issued" not in [e.event for e in events_of(account)]
+    codes = db.select(AuthorizationCode).filter_by(account_id=account.id)
+    assert db.session.scalars(codes).first() is None
 
 
 def test_resend_sends_a_second_mail(parent, factory, mailbox):
@@ -638,9 +689,14 @@ def test_without_smtp_the_mail_goes_to_the_outbox_and_its_link_is_logged(
 def test_parent_reports_not_being_the_childs_guardian(parent, factory, mailbox):
     account, _ = signed_in_letter(parent, factory)
     child_ref = account.children[0].ref
-    assert "Je ne suis pas le représentant légal de cet enfant" in parent.open("/activation").text
+    form = parent.open("/activation")
+    assert "Je ne suis pas le représentant légal de cet enfant" in form.text
+    assert "/activation/not-guardian" in form.links()  # a link to its own step, no one-tap lock
+    confirm = parent.open("/activation/not-guardian")
+    assert confirm.status_code == 200 and "/activation" in confirm.links()  # a way back
+    assert reloaded(account).status == "provisional"  # the page alone changes nothing
 
-    response = press(parent, "/activation/not-guardian")
+    response = parent.submit_on(confirm, "/activation/not-guardian")
 
     assert response.status_code == 200
     assert response.message_ids == ["activation.reported"]

@@ -17,7 +17,15 @@ from idp import ROOT
 
 # Lowest first. The root package `idp` (create_app) wires everything, like the CLI.
 LAYERS: dict[str, set[str]] = {
-    "foundations": {"idp.config", "idp.extensions", "idp.messages", "idp.passwords"},
+    "foundations": {
+        "idp.config",
+        "idp.extensions",
+        "idp.logs",
+        "idp.messages",
+        "idp.metrics",
+        "idp.passwords",
+        "idp.timezone",
+    },
     "models": {"idp.models"},
     "services": {
         "idp.accounts",
@@ -33,7 +41,15 @@ LAYERS: dict[str, set[str]] = {
         "idp.retention",
         "idp.sessions",
     },
-    "views": {"idp.console", "idp.errors", "idp.flows", "idp.portal"},
+    "views": {
+        "idp.console",
+        "idp.errors",
+        "idp.flows",
+        "idp.operations",
+        "idp.pages",
+        "idp.portal",
+        "idp.web_security",
+    },
     "entry points": {"idp", "idp.cli"},
 }
 RANK = {unit: rank for rank, units in enumerate(LAYERS.values()) for unit in units}

@@ -84,7 +84,6 @@ def test_no_audit_event_holds_a_secret(app, browser, parent, factory, mailbox):
         "activation_submitted",
         "activation_mail_sent",
         "activation_confirmed",
-        "code_issued",
     }
     assert expected <= {event.event for event in events}
     trail = json.dumps(

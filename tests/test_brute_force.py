@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis
@@ -70,6 +71,11 @@ def ip_address() -> str:
     return f"{RUN_PREFIX}{secrets.token_hex(2)}"
 
 
+def paris_clock(moment: datetime) -> str:
+    """When the page says the next try is allowed: Paris time, hours and minutes."""
+    return moment.astimezone(ZoneInfo("Europe/Paris")).strftime("%H:%M")
+
+
 def minutes(page: Page) -> int:
     """The minutes to wait the page's refusal gives (the first number of its words)."""
     (refusal,) = [item for item in page.messages if item.id.startswith("login.")]
@@ -108,11 +114,17 @@ def test_five_failures_in_a_row_start_growing_delays_that_refuse_even_the_right_
 ):
     account, password = factory.account()
 
-    for answer in fail(parent, account.identifier, 4, clock):
-        assert answer.status_code == 401 and answer.alert_ids == ["login.failed"]  # no delay yet
+    for failures, answer in enumerate(fail(parent, account.identifier, 4, clock), start=1):
+        assert answer.status_code == 401  # no delay yet; from the third, a warning that one
+        warned = failures >= 3  # follows, and a way out: "Mot de passe oublié"
+        assert answer.alert_ids == ["login.failed_warning" if warned else "login.failed"]
+        (alert,) = answer.tree.find_all(role="alert")
+        assert ("/recovery/password" in [a["href"] for a in alert.find_all("a")]) == warned
     fifth = attempt(parent, account.identifier, WRONG)
     assert fifth.status_code == 401
     assert fifth.alert_ids == ["login.failed_wait"] and minutes(fifth) == 1
+    until = paris_clock(clock.at.replace(microsecond=0) + timedelta(seconds=60))
+    assert f"à partir de {until}" in fifth.text  # the wait says until when
 
     # During the delay the right password is refused too, unchecked, with when to retry.
     early = attempt(parent, account.identifier, password)

@@ -25,7 +25,7 @@ from idp.oidc.keys import RECHECK_SECONDS, KeyStore
 from tests.factories import CHILDREN
 from tests.oidc_client import DISCOVERY, OIDCClient
 
-PROFILE = {"given_name", "family_name", "name"}
+PROFILE = {"given_name", "family_name", "name", "locale"}
 EMAIL = {"email", "email_verified"}
 
 

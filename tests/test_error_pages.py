@@ -4,7 +4,10 @@ reads JSON, and nobody ever sees a stack trace."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import create_engine, text
 
+from idp.extensions import db
+from tests.conftest import TEST_DATABASE_URL
 from tests.parent import Page, Parent
 
 UNREACHABLE_DATABASE = "postgresql+psycopg://nobody@127.0.0.1:1/none"
@@ -52,6 +55,35 @@ def test_database_outage_at_the_token_endpoint_is_json(broken_app):
     )
     assert response.status_code == 503
     assert response.get_json() == {"error": "server_error"}
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs PostgreSQL to drop connections")
+def test_dropped_connections_cost_one_503_then_the_pool_recovers(make_app):
+    app = make_app()
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    browser = app.test_client()
+    bearer = {"Authorization": "Bearer not-a-token"}
+    with app.app_context():  # three connections in the pool, as after some traffic
+        held = [db.engine.connect() for _ in range(3)]
+        for connection in held:
+            connection.execute(text("SELECT 1"))
+            connection.close()
+    assert browser.get("/userinfo", headers=bearer).status_code == 401
+
+    killer = create_engine(TEST_DATABASE_URL)
+    with killer.begin() as connection:  # what a database restart does to open connections
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    killer.dispose()
+
+    # No ping before each use: the first request meets a dead connection and asks to retry;
+    # the whole pool is dropped with it, so the next ones all get new connections.
+    assert browser.get("/userinfo", headers=bearer).status_code == 503
+    assert [browser.get("/userinfo", headers=bearer).status_code for _ in range(4)] == [401] * 4
 
 
 def test_discovery_and_keys_need_no_database(broken_app):

@@ -11,6 +11,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from idp.extensions import db
 from tests.factories import Factory
 
 CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -109,6 +110,34 @@ def test_signing_out_of_the_lsu_demo_ends_the_provider_session(app, live_server,
     back = browser.post(f"{lsu_server}/logout")  # RP-initiated logout, then back to the LSU
     assert back.url == f"{lsu_server}/"
     assert "Se connecter avec mon compte parent" in back.text
+    assert '<p class="info" role="status">Vous êtes déconnecté.</p>' in back.text  # said once
+    assert "Vous êtes déconnecté" not in browser.get(f"{lsu_server}/").text
 
     again = browser.get(f"{lsu_server}/login")
     assert again.url.startswith(f"{live_server.url}/login")  # the password is asked again
+
+
+def test_the_lsu_demo_and_the_provider_speak_the_same_language(app, live_server, lsu_server):
+    """Switched to English on the LSU demo: the provider's pages follow (ui_locales), and the
+    LSU shows English; a parent who chose English on the provider gets it on the LSU (the
+    ``locale`` claim)."""
+    account, password = Factory(app).account()
+    browser = requests.Session()
+    browser.headers["Accept-Language"] = "fr-FR"
+    assert '<html lang="fr">' in browser.get(f"{lsu_server}/").text
+    browser.get(f"{lsu_server}/langue/en")
+    login_page = browser.get(f"{lsu_server}/login")
+    assert login_page.url.startswith(live_server.url)
+    assert '<html lang="en">' in login_page.text and "Sign in" in login_page.text
+    answer = sign_in_on_login_page(browser, login_page, account.identifier, password)
+    home = browser.get(follow_until(browser, answer, lsu_server))
+    assert '<html lang="en">' in home.text and "Hello Anaïs" in home.text
+
+    other = requests.Session()  # a French browser; the parent uses English on the provider
+    other.headers["Accept-Language"] = "fr-FR"
+    account.locale = "en"
+    db.session.commit()
+    login_page = other.get(f"{lsu_server}/login")
+    answer = sign_in_on_login_page(other, login_page, account.identifier, password)
+    home = other.get(follow_until(other, answer, lsu_server))
+    assert '<html lang="en">' in home.text and "Hello Anaïs" in home.text

@@ -18,7 +18,16 @@ from idp.provisioning.families import import_families
 from tests.cli.test_families import SAMPLE, sample_rows, write_export
 from tests.oidc_client import OIDCClient
 
-EVERY_CLAIM = {"sub", "given_name", "family_name", "name", "email", "email_verified", "children"}
+EVERY_CLAIM = {
+    "sub",
+    "given_name",
+    "family_name",
+    "name",
+    "locale",
+    "email",
+    "email_verified",
+    "children",
+}
 # What each kind of teleservice is registered for, and the claims it then receives, exactly.
 # The demo LSU asks for every scope (clients/lsu); a teleservice registered for less gets less.
 CLAIMS_BY_REGISTRATION = {
@@ -89,10 +98,8 @@ def test_mes_donnees_shows_what_is_held_and_what_each_teleservice_received(app, 
     assert row.scope == "children openid profile"
 
     page = rp.browser.get("/compte/donnees").get_data(as_text=True)
-    assert (
-        f'data-client="{rp.client_id}" data-claims="sub given_name family_name name children"'
-        in page
-    )
+    claims = "sub given_name family_name name locale children"
+    assert f'data-client="{rp.client_id}" data-claims="{claims}"' in page
     for child in account.children:  # the parent sees the birth dates the school gave
         assert child.birthdate.strftime("%d/%m/%Y") in page
     assert "Linux" in page or "Navigateur" in page  # the device of the recent sign-in

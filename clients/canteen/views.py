@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from flask import Blueprint, abort, render_template
 
-from clients.rp import current_user, signed_in
+from clients.rp import current_user, signed_in, signed_out_notice
 
 bp = Blueprint("pages", __name__)
 
@@ -36,7 +36,7 @@ def _account(child_sub: str) -> dict:
 
 @bp.get("/")
 def home() -> str:
-    return render_template("home.html", user=current_user())
+    return render_template("home.html", user=current_user(), signed_out=signed_out_notice())
 
 
 @bp.get("/enfant/<child_sub>")

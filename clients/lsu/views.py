@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
-from clients.rp import current_user, signed_in
+from clients.rp import current_user, signed_in, signed_out_notice
 
 from .report_book import report_book
 
@@ -13,7 +13,7 @@ bp = Blueprint("pages", __name__)
 
 @bp.get("/")
 def home() -> str:
-    return render_template("home.html", user=current_user())
+    return render_template("home.html", user=current_user(), signed_out=signed_out_notice())
 
 
 @bp.get("/enfant/<child_sub>")

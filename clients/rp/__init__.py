@@ -2,7 +2,15 @@
 (RP-initiated and back-channel logout), and error pages. It imports nothing from ``idp/``."""
 
 from .app import build_app
-from .auth import current_user, signed_in
+from .auth import current_user, signed_in, signed_out_notice
 from .config import ConfigError, Settings, load_settings
 
-__all__ = ["ConfigError", "Settings", "build_app", "current_user", "load_settings", "signed_in"]
+__all__ = [
+    "ConfigError",
+    "Settings",
+    "build_app",
+    "current_user",
+    "load_settings",
+    "signed_in",
+    "signed_out_notice",
+]

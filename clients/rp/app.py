@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +15,7 @@ from flask import Blueprint, Flask, render_template
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
-from . import auth
+from . import auth, i18n
 from .config import ConfigError, Settings
 from .logout import EndedSessions
 
@@ -46,6 +48,7 @@ def build_app(
     app.register_blueprint(pages)
     app.register_blueprint(auth.bp)
     app.jinja_env.globals["current_user"] = auth.current_user
+    app.context_processor(lambda: {"t": i18n.translate, "lang": i18n.current_language()})
     _register_error_pages(app)
     return app
 
@@ -95,5 +98,22 @@ def serve(name: str, prefix: str, default_port: str, create: Callable[[], Flask]
     port_text = os.environ.get(f"{prefix}_PORT", default_port)
     if not port_text.isdigit():
         sys.exit(f"{name}: configuration error: {prefix}_PORT must be a port number")
+    wait_for_provider(name, app.extensions[auth.SETTINGS_KEY].discovery_url)
     # No start-up banner: `make run` prints the three addresses once, itself.
     make_server(host, int(port_text), app, threaded=True).serve_forever()
+
+
+def wait_for_provider(name: str, url: str, seconds: float = 30) -> None:
+    """Answer only once the provider does (``make run`` starts them all at once)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our config
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            logging.warning("%s: the provider at %s does not answer; starting anyway", name, url)
+            return
+        time.sleep(0.3)

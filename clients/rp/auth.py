@@ -26,6 +26,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
+from . import i18n
 from .config import Settings
 from .logout import EndedSessions, InvalidLogoutToken, verify_logout_token
 
@@ -79,7 +80,10 @@ def end_sessions_logged_out_elsewhere() -> None:
     """A session the provider ended by back-channel logout ends here at its next request."""
     user = current_user()
     if user is not None and ended_sessions().covers(user):
+        language = session.get("lang")
         session.clear()
+        if language:
+            session["lang"] = language
 
 
 def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -115,6 +119,19 @@ def _prune_pending_logins() -> None:
         session.pop(key)
 
 
+@bp.get("/langue/<code>")
+def language(code: str) -> Response:
+    """The language switch: remembered in the session, and passed on at the next sign-in."""
+    if code in i18n.LANGUAGES:
+        session["lang"] = code
+    return redirect(url_for("pages.home"))
+
+
+def signed_out_notice() -> bool:
+    """True once after a sign-out here: the home page says so, once."""
+    return bool(session.pop("signed_out", False))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | tuple[str, int]:
     iss = request.values.get("iss")
@@ -130,6 +147,7 @@ def login() -> Response | tuple[str, int]:
         for name in ("prompt", "login_hint")
         if (value := request.values.get(name, "").strip())
     }
+    extra["ui_locales"] = i18n.current_language()  # the provider's pages follow
     _prune_pending_logins()
     try:
         return _client().authorize_redirect(settings().redirect_uri, **extra)
@@ -173,7 +191,12 @@ def _finish_login() -> Response | tuple[str, int]:
         log.warning("Token response without a valid ID token")
         return login_error("invalid_response")
     target = session.pop("next", None)
+    language = session.get("lang")
     session.clear()  # a new sign-in: nothing of a previous parent stays
+    if claims.get("locale") in i18n.LANGUAGES:  # the language the parent uses on the provider
+        language = claims["locale"]
+    if language:
+        session["lang"] = language
     session["user"] = {
         "sub": claims["sub"],
         "sid": _text(claims.get("sid")),
@@ -214,7 +237,11 @@ def _children(value: Any) -> list[dict[str, Any]]:
 @bp.post("/logout")
 def logout() -> Response:
     id_token = session.get("id_token")
+    language = session.get("lang")
     session.clear()
+    if language:
+        session["lang"] = language  # signing out keeps the language
+    session["signed_out"] = True  # the home page says so, once
     home_url = url_for("pages.home")
     if not id_token:
         return redirect(home_url)

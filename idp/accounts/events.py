@@ -15,11 +15,11 @@ The events and their data:
 - ``session.ended``: ``sessions`` = ``[{"id": login session id, "clients": [client_id, …]}]``
   (the clients that received tokens in it), ``reason`` (``logout``, ``session_ended``,
   ``signed_out_everywhere``, ``password_changed``, ``password_reset``, ``helpdesk_reset``,
-  ``locked``).
+  ``locked``, ``disabled``).
 - ``tokens.revoked``: ``count``, ``reason``; ``links.cancelled``: ``count``, ``reason``.
 - ``account.activated``, ``account.confirmed``, ``account.password_changed``,
   ``account.password_reset``, ``account.reset``, ``account.locked`` (``reason``),
-  ``account.email_changed``.
+  ``account.email_changed``, ``account.disabled`` (``reason``).
 """
 
 from __future__ import annotations

@@ -258,8 +258,9 @@ def helpdesk_reset(account: Account, password_hash: str, expires_at: datetime) -
 
 
 def disable(account: Account, reason: str) -> Ended | None:
-    """Disable the account (retention: unused for years); everything it opened ends. None if
-    it is already disabled."""
+    """Disable the account (retention: unused for years; the school console: a "not the legal
+    guardian" report confirmed on its only child); everything it opened ends. None if it is
+    already disabled."""
     if not _move(
         account, "disable", Account.status != DISABLED, status=DISABLED, locked_reason=reason
     ):

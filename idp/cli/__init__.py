@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -82,7 +83,10 @@ class OneLineGroup(click.Group):
 @click.group(cls=OneLineGroup)
 def main() -> None:
     """Identity provider for parents of school children."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from idp import logs
+
+    log_format = "json" if os.environ.get("IDP_LOG_FORMAT") == "json" else "text"
+    logs.configure(log_format, logging.WARNING)
 
 
 @main.command()
@@ -106,13 +110,19 @@ def serve(app: Flask, host: str, port: int, workers: int | None) -> None:
     """Serve the provider (gunicorn when --workers is given)."""
     from idp.cli.servers import serve_for_development, serve_with_gunicorn
 
+    if workers and workers > 1 and not app.config["REDIS_URL"]:
+        # Throttling counters in process memory would be per worker: an unknown identifier
+        # spread over workers is never slowed down, the per-address limits are multiplied.
+        raise ConfigError(
+            "--workers above 1 needs IDP_REDIS_URL: the throttling counters must be shared"
+        )
     if workers:
         serve_with_gunicorn(app, host, port, workers)
     else:
         serve_for_development(app, host, port)
 
 
-from idp.cli import accounts, audit, clients, demo, families, keys, purge, worker  # noqa: E402
+from idp.cli import accounts, audit, clients, demo, families, keys, purge, staff, worker  # noqa: E402
 
 main.add_command(accounts.group)
 main.add_command(clients.group)
@@ -121,4 +131,5 @@ main.add_command(demo.demo)
 main.add_command(families.group)
 main.add_command(audit.audit)
 main.add_command(purge.purge)
+main.add_command(staff.group)
 main.add_command(worker.worker)

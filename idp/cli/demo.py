@@ -78,6 +78,12 @@ def _seed_family(family: dict) -> Account:
     account.email = family["email"]
     account.email_verified = family["email"] is not None
     account.locked_reason = None
+    # A reset demo starts with clean counters: no delay or lock left from an earlier try.
+    account.failed_logins = 0
+    account.next_login_at = None
+    account.failure_window_start = None
+    account.failures_in_window = 0
+    account.activation_failures = 0
     db.session.commit()
     return account
 
@@ -132,6 +138,13 @@ def _write_client_file(path_text: str | None, client: Client, secret: str) -> No
         json.dump({"client_id": client.client_id, "client_secret": secret}, file)
 
 
+def _empty_outbox(app: Flask) -> None:
+    """The mails of an earlier demo (instance/outbox/*.eml) would mislead: their links are dead."""
+    outbox = Path(app.instance_path) / "outbox"
+    for path in outbox.glob("*.eml"):
+        path.unlink()
+
+
 @click.command("demo")
 @click.option("--lsu-url", default="http://127.0.0.1:5001", show_default=True)
 @click.option("--lsu-client-file", type=click.Path(dir_okay=False), help="Write LSU credentials.")
@@ -150,6 +163,7 @@ def demo(
     """init, then a demo school, families and two teleservices; prints their credentials."""
     bootstrap.upgrade_schema()
     bootstrap.ensure_signing_keys(app)
+    _empty_outbox(app)
     families = [_seed_family(family) for family in FAMILIES]
     teleservices = {}
     for key, url, register, path in (

@@ -1,7 +1,8 @@
 """`idp serve`: the development server, or gunicorn with `--workers N`.
 
-Both log the path of each request without its query string, which may carry codes. Each
-serving process runs an outbox sender thread (idp.outbox): one `serve` delivers its own mails.
+Both log the path of each request without its query string, which may carry codes, and with
+mailed-link tokens masked (idp.logs); gunicorn's error log is masked too. Each serving process
+runs an outbox sender thread (idp.outbox): one `serve` delivers its own mails.
 """
 
 from __future__ import annotations
@@ -11,9 +12,23 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
-from werkzeug.serving import WSGIRequestHandler
+from gunicorn.glogging import Logger as GunicornLogger
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
-from idp import outbox
+from idp import logs, outbox
+
+
+class MaskedGunicornLogger(GunicornLogger):
+    """Gunicorn's access and error logs, with secrets masked and in IDP_LOG_FORMAT."""
+
+    log_format = "text"
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in logger.handlers:
+                json_wanted = self.log_format == "json"
+                logs.protect(handler, "json" if json_wanted else None)
 
 
 class _Gunicorn(BaseApplication):
@@ -38,10 +53,12 @@ def serve_with_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
         "accesslog": "-",
         # Query strings may carry codes: log the path only.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+        "logger_class": MaskedGunicornLogger,
         # A sender per worker, started after the fork (threads don't survive one).
         "post_worker_init": lambda worker: _start_worker_sender(app, worker),
         "worker_exit": lambda _server, worker: _stop_worker_sender(worker),
     }
+    MaskedGunicornLogger.log_format = app.config["LOG_FORMAT"]
     _Gunicorn(app, options).run()
 
 
@@ -59,16 +76,17 @@ class PathOnlyRequestHandler(WSGIRequestHandler):
     """The development server's access log, without query strings."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        path = getattr(self, "path", "").split("?", 1)[0]
+        path = logs.mask(getattr(self, "path", "").split("?", 1)[0])
         self.log("info", '"%s %s" %s %s', getattr(self, "command", "-"), path, code, size)
 
 
 def serve_for_development(app: Flask, host: str, port: int) -> None:
-    """SIGTERM stops it as Ctrl-C does: the mail being handed over is marked sent first."""
+    """Werkzeug's server without Flask's banner: every line it writes goes through logging.
+    SIGTERM stops it as Ctrl-C does: the mail being handed over is marked sent first."""
     sender = outbox.start_sender(app)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        app.run(host=host, port=port, threaded=True, request_handler=PathOnlyRequestHandler)
+        run_simple(host, port, app, threaded=True, request_handler=PathOnlyRequestHandler)
     finally:
         signal.signal(signal.SIGTERM, previous)
         sender.stop()

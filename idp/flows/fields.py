@@ -5,9 +5,14 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.widgets import PasswordInput
 
 from idp.messages import lazy_message
 from idp.passwords import MAX_LENGTH
+
+# A new password is put back only when it was right and another field was not (the ``keep``
+# of templates/_field.html, which empties it in every other case).
+SHOWN_BY_TEMPLATE = PasswordInput(hide_value=False)
 
 
 def email_field() -> EmailField:
@@ -31,6 +36,7 @@ def new_password_field() -> PasswordField:
             Length(max=MAX_LENGTH * 4),
         ],
         render_kw={"autocomplete": "new-password"},
+        widget=SHOWN_BY_TEMPLATE,
     )
 
 
@@ -42,4 +48,5 @@ def new_password_confirm_field() -> PasswordField:
             EqualTo("new_password", lazy_message("field.passwords_differ")),
         ],
         render_kw={"autocomplete": "new-password"},
+        widget=SHOWN_BY_TEMPLATE,
     )

@@ -19,8 +19,10 @@ from idp import sessions
 View = TypeVar("View", bound=Callable[..., Any])
 
 # Where an account that is not active may still go: its own step, sign-out, the OIDC pipeline
-# (which applies the same rule through oidc.policy) and static files.
-OPEN_TO_INACTIVE = ("activation.", "oidc.", "static", "login.")
+# (which applies the same rule through oidc.policy), static files, the footer pages and the
+# language switch, and the school console (staff sign in there on their own; a parent's session
+# means nothing to it).
+OPEN_TO_INACTIVE = ("activation.", "oidc.", "static", "login.", "pages.", "console.")
 
 
 def login_required(view: View) -> View:

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from idp import audit, sessions
+from idp import audit, i18n, sessions
 from idp.extensions import db, limiter
 from idp.flows import throttle
 from idp.messages import lazy_message, message
@@ -105,6 +105,8 @@ def login() -> Response | str:
                 ip_address=request.remote_addr or "",
             )
             audit.record("login", account=result.account)
+            if result.account.locale is None:  # a choice made on the switch stays
+                i18n.remember_for_account(result.account)
             return _after_sign_in()
         refusal, retry_after = result.refusal, result.retry_after
     waiting = interactions.peek(session.get("interaction"), sessions.browser_id())

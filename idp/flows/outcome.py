@@ -17,6 +17,7 @@ from idp.models import Account
 class Result:
     outcome: str
     errors: dict[str, list[str]] = field(default_factory=dict)
+    mail_sent: bool = True  # the step's mail is queued in the outbox (idp.outbox): it will leave
     account: Account | None = None
 
 

@@ -25,14 +25,19 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from babel.dates import format_time
+from flask_babel import get_locale
+
 from idp.accounts import lifecycle
 from idp.extensions import limiter
 from idp.messages import Message, message
 from idp.models import Account
 from idp.models.base import utcnow
 from idp.passwords import secret_hash
+from idp.timezone import TIMEZONE
 
 DELAY_FROM = 5  # the failure in a row after which the next try waits
+WARN_FROM = 3  # the failure in a row from which the page warns that a delay will follow
 FIRST_DELAY = 60  # seconds, after the fifth failure in a row
 MAX_DELAY = 3600  # seconds: doubling stops at one hour
 MAX_FAILURES_PER_DAY = 25
@@ -153,15 +158,26 @@ def seconds_until(when: datetime, at: datetime) -> int:
     return max(1, math.ceil((when - at).total_seconds()))
 
 
+def _clock(when: datetime) -> str:
+    """The time of day the parent may try again, in Paris time and the page's language."""
+    return format_time(when, "HH:mm", tzinfo=TIMEZONE, locale=get_locale())
+
+
 def failure_message(failure: Failure, at: datetime) -> Message:
-    """What a wrong password (or an unknown identifier) is told: the same words either way."""
+    """What a wrong password (or an unknown identifier) is told: the same words either way.
+
+    From the ``WARN_FROM``th failure in a row, it warns that a delay will follow.
+    """
     if failure.locks:
         return message("login.locked_now")
     if failure.retry_at is None:
+        if failure.in_a_row >= WARN_FROM:
+            return message("login.failed_warning", n=DELAY_FROM)
         return message("login.failed")
-    return message("login.failed_wait", num=minutes_until(failure.retry_at, at))
+    minutes = minutes_until(failure.retry_at, at)
+    return message("login.failed_wait", num=minutes, time=_clock(failure.retry_at))
 
 
 def wait_message(when: datetime, at: datetime) -> Message:
     """What a try during the delay is told; the password was not checked."""
-    return message("login.throttled", num=minutes_until(when, at))
+    return message("login.throttled", num=minutes_until(when, at), time=_clock(when))

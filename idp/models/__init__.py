@@ -7,6 +7,7 @@ from idp.models.flows import Flow
 from idp.models.oauth import AuthorizationCode, Client, InitialAccessToken, Token
 from idp.models.outbox import OutboxItem
 from idp.models.sessions import Interaction, LoginSession
+from idp.models.staff import RecoveryCode, Staff, StaffDownload, StaffSchool, StaffSession
 
 __all__ = [
     "Account",
@@ -21,6 +22,11 @@ __all__ = [
     "Link",
     "LoginSession",
     "OutboxItem",
+    "RecoveryCode",
     "School",
+    "Staff",
+    "StaffDownload",
+    "StaffSchool",
+    "StaffSession",
     "Token",
 ]

@@ -53,6 +53,8 @@ class Account(db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Retention: when the account, unused for years, was warned that it will be disabled.
     inactivity_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language of the pages the parent last used ("fr", "en"): its mails are written in it.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
     links: Mapped[list[Link]] = relationship(
         back_populates="account", cascade="all, delete-orphan", order_by="Link.id"
@@ -81,7 +83,7 @@ class School(db.Model):
     __tablename__ = "school"
 
     uai: Mapped[str] = mapped_column(String(8), primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))  # None until an import names it
 
 
 class Child(db.Model):

@@ -61,6 +61,8 @@ def profile(account: Account, client: Client) -> dict[str, Any]:
         "given_name": account.given_name,
         "family_name": account.family_name,
         "name": account.name,
+        # OIDC Core §5.1: the language of the parent's pages, so that a teleservice follows it.
+        "locale": account.locale or "fr",
     }
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from flask import current_app, url_for
 
 from idp.oidc.keys import ALGORITHMS
@@ -19,6 +22,7 @@ CLAIMS = [
     "given_name",
     "family_name",
     "name",
+    "locale",
     "email",
     "email_verified",
     "children",
@@ -75,3 +79,13 @@ def metadata() -> dict:
     if "document" not in cache:
         cache["document"] = _build()
     return cache["document"]
+
+
+def served() -> tuple[bytes, str]:
+    """The document as served, and its ETag: built once per application."""
+    cache = current_app.extensions.setdefault("idp_discovery", {})
+    if "body" not in cache:
+        body = json.dumps(metadata(), separators=(",", ":")).encode()
+        cache["etag"] = hashlib.sha256(body).hexdigest()[:32]
+        cache["body"] = body
+    return cache["body"], cache["etag"]

@@ -14,7 +14,6 @@ from authlib.oauth2.rfc6749.grants.base import AuthorizationEndpointMixin
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode as _OpenIDCode
 from flask import current_app
-from sqlalchemy import select
 
 from idp.extensions import db
 from idp.models import Account, AuthorizationCode, Client, LoginSession, Token
@@ -46,17 +45,6 @@ def _subject(account: Account, client: Client, source: AuthorizationCode | Token
     return Subject(account, client, source.login_session_id, offline)
 
 
-def _session_ended(source: AuthorizationCode | Token) -> bool:
-    """Whether the sign-in session the grant was made in has ended (Back-Channel Logout 1.0
-    §2.7: what it issued without `offline_access` ends with it)."""
-    if not source.login_session_id:
-        return False
-    ended_at = db.session.scalar(
-        select(LoginSession.ended_at).where(LoginSession.id == source.login_session_id)
-    )
-    return ended_at is not None
-
-
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     """RFC 6749 §4.1 with PKCE for every client (RFC 9700 §2.1.1).
 
@@ -72,6 +60,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if not request.payload.redirect_uri:
             raise InvalidRequestError("Missing 'redirect_uri' in request.")
         return AuthorizationEndpointMixin.validate_authorization_redirect_uri(request, client)
+
+    def validate_authorization_request(self) -> str:
+        """Validated once: get_consent_grant() already did it for the same grant, whose
+        checks (the nonce's included) would otherwise query the database a second time."""
+        if self.redirect_uri is not None:
+            return self.redirect_uri
+        return super().validate_authorization_request()
 
     def save_authorization_code(self, code: str, request) -> AuthorizationCode:
         login_session: LoginSession = request.user
@@ -101,9 +96,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """Kept, marked used by query_authorization_code, so that a replay is recognised."""
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> Subject | None:
-        if _session_ended(authorization_code):  # signed out between the code and its exchange
+        # One SELECT: the account with its children, and whether the sign-in session the code
+        # was made in has ended since (signed out between the code and its exchange).
+        code = authorization_code
+        found = tokens.load_account(code.account_id, code.login_session_id)
+        if found is None or found.session_ended:
             return None
-        return _subject(authorization_code.account, self.request.client, authorization_code)
+        return _subject(found.account, self.request.client, authorization_code)
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
@@ -118,10 +117,16 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return tokens.claim_refresh_token(refresh_token, self.request.client.client_id)
 
     def authenticate_user(self, refresh_token: Token) -> Subject:
-        subject = _subject(refresh_token.account, self.request.client, refresh_token)
+        # One SELECT, as for the code: the account, and whether its sign-in session has ended.
+        found = tokens.load_account(refresh_token.account_id, refresh_token.login_session_id)
+        subject = (
+            _subject(found.account, self.request.client, refresh_token)
+            if found is not None
+            else None
+        )
         if subject is None:  # RFC 6749 §5.2: the grant no longer holds
             raise InvalidGrantError("The account is not active.")
-        if not subject.offline and _session_ended(refresh_token):
+        if not subject.offline and found.session_ended:
             raise InvalidGrantError("The sign-in session has ended.")
         return subject
 

@@ -7,6 +7,8 @@ which every process notices within a second, without a restart.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import threading
 import time
@@ -33,6 +35,8 @@ class KeysUnavailable(Exception):
 class LoadedKeys:
     signing: dict[str, RSAKey | ECKey]  # the newest key of each algorithm
     public_jwks: dict  # every key, public parts only, as published at jwks_uri
+    jwks_body: bytes = b""  # public_jwks as served, built once per set of keys
+    jwks_etag: str = ""
 
 
 def _alg_of(path: Path) -> str | None:
@@ -57,7 +61,9 @@ def _load(folder: Path) -> LoadedKeys:
     if missing:
         raise KeysUnavailable(f"IDP_KEYS_DIR: no {', '.join(sorted(missing))} key in {folder}")
     jwks = KeySet(published).as_dict(private=False)
-    return LoadedKeys(signing=signing, public_jwks=jwks)
+    body = json.dumps(jwks, separators=(",", ":")).encode()
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    return LoadedKeys(signing=signing, public_jwks=jwks, jwks_body=body, jwks_etag=etag)
 
 
 class KeyStore:

@@ -14,10 +14,10 @@ from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
 from flask import Flask, current_app
 from werkzeug.local import LocalProxy
 
-from idp import sessions
-from idp.extensions import db
+from idp import metrics, sessions
 from idp.models import Client, Token
 from idp.oidc import claims, hints, tokens
+from idp.oidc.clients import cache as client_cache
 from idp.oidc.grants import (
     AuthorizationCodeGrant,
     OpenIDCode,
@@ -30,17 +30,22 @@ SCOPES = ["openid", "profile", "email", "children", "offline_access"]
 
 
 def query_client(client_id: str) -> Client | None:
-    return db.session.scalar(db.select(Client).filter_by(client_id=client_id))
+    """The client, from this process's cache (idp.oidc.clients.cache): read, never changed."""
+    return client_cache.get(client_id)
 
 
 def save_token(token: dict, request) -> None:
     source = request.authorization_code or request.refresh_token
+    metrics.TOKENS.labels(grant=request.payload.grant_type or "unknown").inc()
     tokens.save_token(token, request.client.client_id, request.user, source.family)
 
 
 class BearerTokenValidator(_BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> Token | None:
-        return tokens.find_token(token_string, "access_token")
+        token = tokens.find_access_token(token_string)
+        if token is not None:
+            token.known_client = query_client(token.client_id)
+        return token
 
     def validate_token(self, token: Token | None, scopes, request) -> None:
         super().validate_token(token, scopes, request)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from functools import wraps
 from urllib.parse import parse_qsl, urlencode
 
 from authlib.common.urls import add_params_to_uri
@@ -23,13 +26,41 @@ from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from idp import audit, sessions
-from idp.extensions import csrf
+from idp.extensions import csrf, db
 from idp.messages import message
-from idp.oidc import claims, hints, interactions, logout, policy
+from idp.oidc import claims, hints, interactions, logout, policy, strictness
 from idp.oidc import discovery as discovery_document
 from idp.oidc.server import authorization
 
+log = logging.getLogger(__name__)
 bp = Blueprint("oidc", __name__)
+
+# Authlib refuses to build an error whose description holds characters RFC 6749 §4.1.2.1 forbids
+# (quote, backslash, control, non-ASCII) with this ValueError: the description quoted the request.
+HOSTILE_DESCRIPTION = "Error description contains forbidden characters"
+
+
+def refuses_hostile_text(view: Callable[..., Response]) -> Callable[..., Response]:
+    """A request whose error would quote forbidden characters is a plain invalid request (400):
+    a page for the browser endpoints, RFC 6749 JSON for the others."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except ValueError as error:
+            if not str(error).startswith(HOSTILE_DESCRIPTION):
+                raise
+            if http_request.endpoint == "oidc.end_session":
+                return _error_page(message("oidc.invalid_logout"))
+            if http_request.endpoint in ("oidc.authorize", "oidc.resume"):
+                return _error_page(message("oidc.invalid_request"))
+            response = jsonify(error="invalid_request")
+            response.status_code = 400
+            response.headers["Cache-Control"] = "no-store"
+            return response
+
+    return guarded
 
 
 class StoredAuthorizationRequest(OAuth2Request):
@@ -48,29 +79,52 @@ class StoredAuthorizationRequest(OAuth2Request):
         return {}
 
 
+def _published(body: bytes, etag: str, max_age: int) -> Response:
+    """A public document from prebuilt bytes; 304 when the client's copy is current."""
+    response = Response(body, mimetype="application/json")
+    response.set_etag(etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = max_age
+    return response.make_conditional(http_request)
+
+
 @bp.get("/.well-known/openid-configuration")
 def discovery() -> Response:
-    response = jsonify(discovery_document.metadata())
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
-    return response
+    return _published(*discovery_document.served(), max_age=300)
 
 
 @bp.get("/jwks.json")
 def jwks() -> Response:
-    response = jsonify(current_app.extensions["idp_keys"].public_jwks())
-    response.cache_control.public = True
-    response.cache_control.max_age = 60
-    return response
+    keys = current_app.extensions["idp_keys"].current()
+    return _published(keys.jwks_body, keys.jwks_etag, max_age=60)
+
+
+def _statement_by_statement() -> None:
+    """Run this request's statements each in its own transaction (autocommit).
+
+    For requests that read, then write at most one row (userinfo, an authorization with a live
+    session): on PostgreSQL no BEGIN before and no COMMIT or ROLLBACK after, two round trips of
+    the three to five such a request costs otherwise.
+    """
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
 @csrf.exempt
+@refuses_hostile_text
 def authorize() -> Response:
+    if strictness.repeated_parameter(http_request):  # RFC 6749 §3.1: which one would count?
+        return _error_page(
+            message("oidc.invalid_request"),
+            detail="invalid_request: a parameter is repeated",
+        )
+    _statement_by_statement()
     return _authorize(authorization.create_oauth2_request(http_request))
 
 
 @bp.get("/authorize/resume/<interaction_id>")
+@refuses_hostile_text
 def resume(interaction_id: str) -> Response:
     if session.get("interaction") == interaction_id:
         session.pop("interaction")
@@ -106,12 +160,10 @@ def _authorize(request: OAuth2Request, waiting_since=None) -> Response:
         return _error_response(request, error)
     if requirement is not None:
         return _wait_for(requirement, request, grant.client.client_id)
-    response = authorization.create_authorization_response(
+    # Codes and tokens are not audited one by one (issue 14): sign-ins, failures and changes are.
+    return authorization.create_authorization_response(
         request, grant_user=login_session, grant=grant
     )
-    if response.status_code == 302 and "code=" in response.location:
-        audit.record("code_issued", account=login_session.account, client=grant.client)
-    return response
 
 
 def _check_id_token_hint(params, grant, login_session) -> None:
@@ -157,8 +209,13 @@ def _url(endpoint: str, **values) -> str:
 
 
 def _error_response(request: OAuth2Request, error: OAuth2Error) -> Response:
-    """RFC 6749 §4.1.2.1: to the client only once client and redirect_uri are verified."""
+    """RFC 6749 §4.1.2.1: to the client only once client and redirect_uri are verified.
+
+    The callback gets the error code without a description: Authlib's descriptions quote the
+    request, and no attacker-chosen text is carried to a teleservice's page.
+    """
     if error.redirect_uri:
+        error.description = None
         response = authorization.handle_error_response(request, error)
         response.location = add_params_to_uri(
             response.location, {"iss": current_app.config["ISSUER"]}
@@ -171,30 +228,47 @@ def _error_response(request: OAuth2Request, error: OAuth2Error) -> Response:
 
 
 def _error_page(message: str, detail: str | None = None) -> Response:
-    body = render_template("oidc/error.html", message=message, detail=detail)
+    """The parent reads plain French; the technical detail goes to the log, for the operator."""
+    if detail:
+        log.info("refused request shown to a person: %s", detail)
+    body = render_template("oidc/error.html", message=message)
     return Response(body, status=400)
 
 
 @bp.post("/token")
 @csrf.exempt
+@refuses_hostile_text
 def token() -> Response:
-    return authorization.create_token_response()
+    refused = strictness.check_token_request(http_request)
+    if refused is not None:
+        return refused
+    response = authorization.create_token_response()
+    db.session.commit()  # the one transaction: the claim (even refused) and the new tokens
+    return response
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
+@refuses_hostile_text
 def userinfo() -> Response:
+    refused = strictness.no_token_at_all(http_request)
+    if refused is not None:
+        return refused
+    _statement_by_statement()
     return authorization.create_endpoint_response("userinfo")
 
 
 @bp.post("/revoke")
 @csrf.exempt
+@refuses_hostile_text
 def revoke() -> Response:
-    return authorization.create_endpoint_response("revocation")
+    refused = strictness.check_token_request(http_request)
+    return refused or authorization.create_endpoint_response("revocation")
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 @csrf.exempt
+@refuses_hostile_text
 def end_session() -> Response:
     """RP-Initiated Logout 1.0: the parent confirms, on a page naming the teleservices that
     will be signed out, unless the teleservice sent a valid id_token_hint for the signed-in

@@ -124,11 +124,11 @@ def school_for(uai: str, name: str | None) -> School:
     if not UAI.match(uai):
         raise ProvisioningError(f"bad school UAI {uai!r}: 7 digits and a letter expected")
     school = db.session.get(School, uai)
-    if school is None:
-        if not name:
-            raise ProvisioningError(f"unknown school {uai}: give its name as the sixth field")
-        school = School(uai=uai, name=name)
+    if school is None:  # the name is optional (contract §2): an import can give it later
+        school = School(uai=uai, name=name or None)
         db.session.add(school)
+    elif name and school.name is None:
+        school.name = name
     elif name and name != school.name:
         raise ProvisioningError(f"school {uai} is known as {school.name!r}: give that name or none")
     return school

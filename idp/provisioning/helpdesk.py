@@ -62,7 +62,7 @@ def reset_account(account: Account, deliver: Callable[[Letter], None] | None = N
 
 def letter_for(account: Account, password: str) -> Letter:
     children = account.children
-    schools = {child.school.uai: child.school.name for child in children}
+    schools = {child.school.uai: child.school.name or child.school.uai for child in children}
     return Letter(
         parent_name=account.name,
         identifier=account.identifier,

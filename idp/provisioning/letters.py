@@ -18,7 +18,6 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from fpdf import FPDF
 
 from idp.provisioning import ProgressCallback
 
@@ -70,6 +69,9 @@ class _Document:
     """One PDF for the whole batch, written line by line with `text()` (fast) only."""
 
     def __init__(self) -> None:
+        # Imported here: fpdf2 costs ~20 MB per process, which no web worker needs.
+        from fpdf import FPDF
+
         pdf = FPDF(orientation="portrait", unit="mm", format="A4")
         pdf.set_auto_page_break(False)
         pdf.set_margins(LEFT, TOP, LEFT)

@@ -32,7 +32,7 @@ def fill_activation_form(phone, email: str, birthdate: str) -> None:
     phone.get_by_label("Adresse électronique").fill(email)
     phone.get_by_label("Nouveau mot de passe", exact=True).fill(NEW_PASSWORD)
     phone.get_by_label("Confirmez le nouveau mot de passe").fill(NEW_PASSWORD)
-    phone.get_by_label("Date de naissance de l'enfant").fill(birthdate)  # <input type="date">
+    phone.get_by_label("Date de naissance de l'enfant").fill(birthdate)  # one text field
 
 
 def test_parent_activates_from_the_lsu_demo_and_lands_back_on_the_children(
@@ -56,6 +56,7 @@ def test_parent_activates_from_the_lsu_demo_and_lands_back_on_the_children(
     (link,) = links_in(mailbox.last_to(EMAIL))
     assert link.startswith(f"{live_server.url}/activation/confirm/")
     phone.goto(link)
+    phone.locator('[data-action="confirm-link"]').click()  # opening it changes nothing
 
     phone.wait_for_url(f"{lsu_server}/")
     expect(phone.get_by_text("Bonjour Anaïs Lefèvre")).to_be_visible()
@@ -73,7 +74,11 @@ def test_wrong_birth_date_is_shown_beside_the_field_with_the_tries_left(
     phone.get_by_role("button", name="Activer mon compte").click()
 
     expect(phone.locator("h1")).to_have_text("Activez votre compte")  # still the form
-    expect(phone.get_by_role("alert")).to_contain_text("Le formulaire contient des erreurs")
+    summary = phone.locator(".error-summary")
+    expect(summary).to_contain_text("Le formulaire contient des erreurs")
+    expect(summary).to_be_focused()  # focus moved to the summary, which links to the field
+    summary.get_by_role("link").click()
+    expect(phone.get_by_label("Date de naissance de l'enfant")).to_be_focused()
     birthdate = phone.get_by_label("Date de naissance de l'enfant")
     expect(birthdate).to_have_attribute("aria-invalid", "true")
     errors = phone.locator("#child_birthdate ~ .error")
@@ -85,9 +90,9 @@ def test_wrong_birth_date_is_shown_beside_the_field_with_the_tries_left(
     field_box, error_box = birthdate.bounding_box(), errors.first.bounding_box()
     assert 0 <= error_box["y"] - (field_box["y"] + field_box["height"]) < 24
 
-    # What was typed is kept, never the passwords; no other field is marked wrong.
+    # What was typed is kept, the new password too (it was right): no field to type again.
     expect(phone.get_by_label("Adresse électronique")).to_have_value(EMAIL)
-    expect(phone.get_by_label("Nouveau mot de passe", exact=True)).to_have_value("")
+    expect(phone.get_by_label("Nouveau mot de passe", exact=True)).to_have_value(NEW_PASSWORD)
     expect(phone.get_by_label("Adresse électronique")).not_to_have_attribute("aria-invalid", "true")
     assert mailbox.messages == []
 

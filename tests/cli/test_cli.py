@@ -187,3 +187,10 @@ def test_help(fresh: Cli, args: list[str], listed: list[str]):
 )
 def test_usage_errors_are_one_line_too(fresh: Cli, args: list[str]):
     assert_one_line_failure(fresh.invoke(*args))
+
+
+def test_serve_refuses_several_workers_without_redis(cli: Cli):
+    """Throttling counters live in process memory without Redis: several workers would each
+    count apart (issue 10 §8), so `idp serve` refuses to start them."""
+    line = assert_one_line_failure(cli("serve", "--port", "1", "--workers", "2"))
+    assert "IDP_REDIS_URL" in line and "--workers" in line

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from idp.extensions import db
 from idp.models import Account, Child, School
 from idp.models.base import utcnow
 from idp.passwords import check_password
@@ -100,13 +101,30 @@ def test_identifiers_fold_the_family_name_and_never_repeat(cli: Cli, family: str
         pytest.param("Tom;Cœurdevey;2016-09-03", id="too-few-fields"),
         pytest.param("Tom;Cœurdevey;31/02/2016;0751234J;CP", id="bad-date"),
         pytest.param("Tom;Cœurdevey;2016-09-03;751234J;CP;École", id="bad-uai"),
-        pytest.param("Tom;Cœurdevey;2016-09-03;0759999Z;CP", id="unknown-school"),
     ],
 )
 def test_bad_child_is_one_line_and_writes_nothing(cli: Cli, bad_child: str):
     assert_one_line_failure(cli(*_create_args(LEA, bad_child), "--json"))
 
     assert (cli.count(Account), cli.count(Child), cli.count(School)) == (0, 0, 0)
+
+
+def test_a_child_of_an_unknown_school_needs_no_school_name(cli: Cli, tmp_path):
+    """The contract makes the name optional (issue 10 §10): an import names the school later."""
+    created = _create(cli, "Tom;Cœurdevey;2016-09-03;0759999Z;CP")
+
+    (child,) = created["children"]
+    assert child["school"] == {"uai": "0759999Z", "name": None}
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "parent_ref,parent_family_name,parent_given_name,child_ref,child_family_name,"
+        "child_given_name,child_birthdate,school_uai,school_name,class_level\n"
+        "P1,Martin,Anne,E1,Martin,Léo,2016-01-02,0759999Z,École du Parc,CP\n",
+        encoding="utf-8",
+    )
+    assert cli("families", "import", str(export), "--json").returncode == 0
+    with cli.app():
+        assert db.session.get(School, "0759999Z").name == "École du Parc"
 
 
 def test_show_gives_the_help_desk_the_documented_fields(cli: Cli):

@@ -4,6 +4,7 @@ several at once send each mail once, and SIGTERM stops it cleanly."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -19,6 +20,8 @@ from idp.extensions import db
 from idp.models.outbox import PENDING, SENT, OutboxItem
 from tests.cli.harness import IDP, Cli
 from tests.mailbox import Mailbox
+
+TEST_REDIS_URL = os.environ.get("IDP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture
@@ -120,9 +123,11 @@ def test_idp_serve_delivers_on_its_own(cli: Cli, mailbox, workers: list[str]):
     """One `serve` is a complete provider: what an earlier run queued, and what is queued
     while it serves, leaves without any `idp worker`."""
     queue_mails(cli, ["before@example.org"])
+    # Several workers need shared counters: idp serve refuses them without Redis.
+    redis = {"IDP_REDIS_URL": TEST_REDIS_URL} if workers else {}
     server = subprocess.Popen(
         [str(IDP), "serve", "--port", str(free_port()), *workers],
-        env={**cli.env, "IDP_SMTP_URL": mailbox.url},
+        env={**cli.env, "IDP_SMTP_URL": mailbox.url, **redis},
         cwd=cli.root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

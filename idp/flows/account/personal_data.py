@@ -23,7 +23,7 @@ from idp.oidc import disclosures
 # The claims each scope releases (docs/contract.md §3); the birth date is never one of them.
 CLAIMS_OF_SCOPE = {
     "openid": ["sub"],
-    "profile": ["given_name", "family_name", "name"],
+    "profile": ["given_name", "family_name", "name", "locale"],
     "email": ["email", "email_verified"],
     "children": ["children"],
 }
@@ -33,6 +33,7 @@ CLAIM_LABELS = {
     "given_name": _l("votre prénom"),
     "family_name": _l("votre nom"),
     "name": _l("votre nom complet"),
+    "locale": _l("la langue de vos pages (français ou anglais)"),
     "email": _l("votre adresse électronique"),
     "email_verified": _l("si elle est vérifiée"),
     "children": _l("vos enfants : prénom, nom, école et classe"),

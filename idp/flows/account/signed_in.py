@@ -7,6 +7,7 @@ a teleservice's tokens: each through idp.accounts.revocation, committed once.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -61,6 +62,7 @@ class SessionView:
     started: datetime
     last_used: datetime
     current: bool
+    network: str = ""  # where from, coarsely: the address with its last part hidden
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,17 @@ def _live_sessions(account: Account):
     )
 
 
+def coarse_address(address: str) -> str:
+    """``203.0.113.54`` → ``203.0.113.x``: enough to tell home from work, not a precise trace."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    if ip.version == 4:
+        return ".".join(address.split(".")[:3]) + ".x"
+    return ":".join(ip.exploded.split(":")[:4]) + ":…"
+
+
 def active_sessions(account: Account, current_id: str) -> list[SessionView]:
     """This browser's session first, then the others, most recently used first."""
     rows = db.session.scalars(_live_sessions(account).order_by(LoginSession.last_seen_at.desc()))
@@ -92,6 +105,7 @@ def active_sessions(account: Account, current_id: str) -> list[SessionView]:
             started=row.auth_time,
             last_used=row.last_seen_at,
             current=row.id == current_id,
+            network=coarse_address(row.ip_address),
         )
         for row in rows
     ]

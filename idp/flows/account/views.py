@@ -12,7 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime
-from flask import Blueprint, Response, redirect, render_template, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
 from idp import messages, sessions
@@ -26,6 +26,7 @@ from idp.flows.gate import login_required
 from idp.flows.outcome import show_errors
 from idp.messages import flash_message
 from idp.models import LoginSession
+from idp.models.flows import EMAIL_CHANGE
 
 bp = Blueprint("account", __name__, url_prefix="/compte")
 
@@ -85,6 +86,7 @@ def change_password() -> Response | tuple[str, int]:
             keep_session=login_session.id,
         )
         if result.outcome == service.DONE_NOW:
+            sessions.renew()
             flash_message("account.password_changed")
             return redirect(url_for("account.show"))
         show_errors(form, result.errors)
@@ -113,10 +115,19 @@ def change_email() -> Response | tuple[str, int]:
     return page, 400 if form.errors else 200
 
 
-@bp.get("/adresse/confirmer/<token>")
+@bp.route("/adresse/confirmer/<token>", methods=["GET", "POST"])
 def confirm_email(token: str) -> tuple[str, int]:
-    result = service.confirm_email(token)
+    """Opening the mailed link changes nothing: its page has one button, a POST back here."""
     signed_in = sessions.current_account() is not None
+    if request.method == "GET":
+        _flow, problem = mailed_links.check(token, EMAIL_CHANGE)
+        if problem is None:
+            form = ButtonForm(formdata=None)
+            return render_template("account/confirm_link.html", form=form), 200
+        message = mailed_links.problem_message(problem)
+        page = render_template("account/link_problem.html", message=message, signed_in=signed_in)
+        return page, 400
+    result = service.confirm_email(token)  # CSRFProtect has checked the button's token
     if result.outcome == service.DONE_NOW:
         page = render_template(
             "account/email_confirmed.html", email=result.account.email, signed_in=signed_in

@@ -7,7 +7,7 @@ pending request, the request resumes and the parent lands back on the teleservic
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from idp import sessions
@@ -19,6 +19,7 @@ from idp.flows.gate import login_required
 from idp.flows.outcome import Result, show_errors
 from idp.models import Account
 from idp.models.accounts import PENDING_EMAIL, PROVISIONAL
+from idp.models.flows import EMAIL_CONFIRMATION
 from idp.oidc import interactions
 
 bp = Blueprint("activation", __name__, url_prefix="/activation")
@@ -59,7 +60,13 @@ def required() -> Response | str | tuple[str, int]:
     if form.errors:
         status = 400
     child = service.child_to_confirm(account)
-    page = render_template("activation/form.html", form=form, account=account, child=child)
+    page = render_template(
+        "activation/form.html",
+        form=form,
+        account=account,
+        child=child,
+        max_tries=service.MAX_BIRTHDATE_FAILURES,
+    )
     return page, status
 
 
@@ -110,26 +117,42 @@ def change_email() -> Response | str | tuple[str, int]:
     return _check_mail(account, _just_queued(result, account))
 
 
-@bp.post("/not-guardian")
+@bp.route("/not-guardian", methods=["GET", "POST"])
 @login_required
 def not_guardian() -> Response | str | tuple[str, int]:
+    """A step of its own: the page says what will happen; only its button reports."""
     account = sessions.current_account()
-    if not ConfirmForm().validate():
+    if account.status != PROVISIONAL:
         return redirect(url_for("activation.required"))
+    form = ConfirmForm()
+    if request.method == "GET" or not form.validate():
+        child = service.child_to_confirm(account)
+        return render_template("activation/not_guardian.html", form=form, child=child)
     if service.report_not_guardian(account):
         sessions.sign_out()
         return render_template("activation/reported.html")
     return redirect(url_for("activation.required"))
 
 
-@bp.get("/confirm/<token>")
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> Response | str | tuple[str, int]:
-    result = service.confirm(token)
+    """Opening the mailed link changes nothing (mail scanners open links too): the page asks
+    for one press of a button, a POST back to this address (contract §4)."""
+    if request.method == "GET":
+        flow, problem = mailed_links.check(token, EMAIL_CONFIRMATION)
+        if problem is None:
+            page = render_template("activation/confirm_link.html", form=ConfirmForm(formdata=None))
+            return page, 200
+        return _link_problem(flow.account if flow else None, problem)
+    result = service.confirm(token)  # CSRFProtect has checked the button's token
     if result.outcome == service.CONFIRMED:
         return _continue(confirmed_id=result.account.id)
-    account = result.account
+    return _link_problem(result.account, result.outcome)
+
+
+def _link_problem(account, problem: str) -> tuple[str, int]:
     active = account is not None and account.is_active
-    message = mailed_links.problem_message(result.outcome)
+    message = mailed_links.problem_message(problem)
     page = render_template("activation/link_problem.html", message=message, active=active)
     return page, 200 if active else 400
 
@@ -142,6 +165,8 @@ def _continue(confirmed_id: int | None = None) -> Response | str:
     """
     login_session = sessions.current_session()
     mine = login_session is not None and confirmed_id in (None, login_session.account_id)
+    if mine and confirmed_id is not None:
+        sessions.renew()  # provisional → active: a privilege change, a new session token
     if mine and login_session.account.is_active:
         waiting = interactions.peek(session.get("interaction"), sessions.browser_id())
         if waiting is not None:

@@ -1,7 +1,7 @@
 """outbox: durable delivery queue (mails, back-channel logout tokens)
 
 Revision ID: 0012_outbox
-Revises: 0014_retention
+Revises: 0011_hardening
 Create Date: 2026-11-30 17:45:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0012_outbox'
-down_revision = '0014_retention'
+down_revision = '0011_hardening'
 branch_labels = None
 depends_on = None
 

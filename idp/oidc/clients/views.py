@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, url_for
 from flask import request as http_request
+from werkzeug.exceptions import BadRequest
 
 from idp.extensions import csrf
 from idp.oidc.clients import ClientError, registration
@@ -31,8 +32,15 @@ def _bearer() -> str | None:
 
 
 def _body() -> Any:
-    """The JSON document sent, or None when the body is not JSON (refused as metadata)."""
-    return http_request.get_json(force=True, silent=True)
+    """The JSON document sent, or None when the body is not JSON (refused as metadata).
+
+    A document nested deeper than Python's parser recurses (`[[[[…]]]]`) is a bad request,
+    whoever sends it (400 JSON, before the token is looked at).
+    """
+    try:
+        return http_request.get_json(force=True, silent=True)
+    except RecursionError:
+        raise BadRequest() from None
 
 
 def _information(done: Registration, status: int) -> Response:

@@ -1,0 +1,1 @@
+"""The site's own pages (help, accessibility, personal data, legal notice), language switch."""

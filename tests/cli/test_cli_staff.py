@@ -1,0 +1,57 @@
+"""`idp staff add` (contract §2): a director for the school console, with a mailed enrolment
+link; the contract's JSON; one line on stderr for what can't be done."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli.harness import Cli, assert_one_line_failure
+from tests.mailbox import Mailbox, links_in
+
+CHILD = "Noé;Lefèvre;2016-02-14;0751234J;CE2;École Jules-Ferry"
+ADD = ["staff", "add", "--email", "Claire.Dubois@Ecole.example", "--given-name", "Claire"]
+ADD += ["--family-name", "Dubois"]
+
+
+@pytest.fixture
+def smtp() -> Mailbox:
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
+
+
+def test_staff_add_mails_an_enrolment_link_and_prints_the_contract_json(cli: Cli, smtp):
+    cli.invoke_json(
+        "accounts", "create", "--given-name", "Anaïs", "--family-name", "Lefèvre", "--child", CHILD
+    )
+    done = cli(*ADD, "--school", "0751234j", "--json", IDP_SMTP_URL=smtp.url)
+    document = cli.loads(done)
+    assert document == {
+        "staff_id": document["staff_id"],
+        "email": "claire.dubois@ecole.example",
+        "schools": ["0751234J"],
+    }
+    (link,) = links_in(smtp.last_to("claire.dubois@ecole.example"))
+    assert "/ecole/inscription/" in link
+
+
+def test_staff_add_refuses_an_unknown_school_and_a_second_account(cli: Cli, smtp):
+    unknown = cli(*ADD, "--school", "0999999Z", IDP_SMTP_URL=smtp.url)
+    assert "unknown school" in assert_one_line_failure(unknown)
+    cli.invoke_json(
+        "accounts", "create", "--given-name", "Anaïs", "--family-name", "Lefèvre", "--child", CHILD
+    )
+    assert cli(*ADD, "--school", "0751234J", IDP_SMTP_URL=smtp.url).returncode == 0
+    again = cli(*ADD, "--school", "0751234J", IDP_SMTP_URL=smtp.url)
+    assert again.returncode == 0  # still invited: a new link, the older one dead
+    links = [links_in(m)[0] for m in smtp.to("claire.dubois@ecole.example")]
+    assert len(links) == 2 and links[0] != links[1]
+
+
+def test_staff_add_says_when_the_mail_could_not_leave(cli: Cli):
+    cli.invoke_json(
+        "accounts", "create", "--given-name", "Anaïs", "--family-name", "Lefèvre", "--child", CHILD
+    )
+    down = cli(*ADD, "--school", "0751234J", IDP_SMTP_URL="smtp://127.0.0.1:9")
+    assert "enrolment mail could not be sent" in assert_one_line_failure(down)
