@@ -135,22 +135,15 @@ def inactivity_warning(account: Account, disabled_on: datetime) -> OutboxItem:
     )
 
 
-def _send_now(to: str, template: str, subject: str, **context: Any) -> bool:
-    """Handed to the SMTP server at once, outside the outbox (the staff enrolment only, whose
-    command says on the spot whether the mail left; to move to the outbox)."""
-    try:
-        mail.send(to, template, subject=subject, **context)
-    except mail.MailError:
-        return False
-    return True
-
-
-def staff_enrolment_link(staff: Staff, token: str) -> bool:
-    """To a new director or deputy: the link that opens their access to the school console."""
-    return _send_now(
+def staff_enrolment_link(staff: Staff, token: str) -> OutboxItem:
+    """To a new director or deputy: the link that opens their access to the school console
+    (queued with the invitation; its receipt is the audit's `staff_enrolment_mail_sent`)."""
+    return mail.queue(
         staff.email,
         "staff_enrolment",
         subject=_l("Votre accès à la console de l'école"),
+        sent_event="staff_enrolment_mail_sent",
+        sent_details={"staff_id": staff.id},
         staff=staff,
         link=mail.provider_url("console.enrol", token=token),
         days=max(1, current_app.config["STAFF_ENROLMENT_TTL"] // 86400),

@@ -172,9 +172,6 @@ CATALOGUE: dict[str, str | tuple[str, str]] = {
         "L'import est fait. Téléchargez les courriers et les identifiants."
     ),
     "console.deputy_invited": N_("Un lien d'inscription est envoyé à votre adjoint."),
-    "console.deputy_not_mailed": N_(
-        "L'adjoint est ajouté mais le message n'a pas pu partir : ajoutez-le de nouveau plus tard."
-    ),
     "console.deputy_refused": N_("Cette adresse a déjà un accès à la console."),
     "console.deputy_removed": N_("L'adjoint n'a plus accès à cette école."),
 }

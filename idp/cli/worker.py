@@ -1,11 +1,16 @@
 """`idp worker`: deliver what is queued in the outbox (mails, logout tokens), in a process of
-its own. `idp serve` delivers too; run workers when serving processes should not, or for more."""
+its own. `idp serve` delivers too; run workers when serving processes should not, or for more.
+
+A running worker also applies the retention rules (`idp purge`) when it starts and once a day
+after that: a deployment with a worker needs no cron. Several workers purging at once is safe.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,11 +18,12 @@ import click
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
-from idp import outbox
+from idp import outbox, retention
 from idp.cli import emit, json_option, with_app
 from idp.extensions import db
 
 log = logging.getLogger(__name__)
+PURGE_EVERY = 86400  # seconds
 
 
 @click.command("worker")
@@ -39,9 +45,11 @@ def worker(app: Flask, once: bool, interval: float, as_json: bool) -> None:
         return
     stop = threading.Event()
     sent = 0
+    purged_at = None
     with _stopped_by_signals(stop):
         click.echo("idp worker: delivering (Ctrl-C stops)", err=True)
         while not stop.is_set():
+            purged_at = _purge_when_due(purged_at)
             sent += _round(stop)
             stop.wait(interval)
     _report(as_json, sent)
@@ -56,6 +64,22 @@ def _round(stop: threading.Event) -> int:
         return 0
     finally:
         db.session.remove()
+
+
+def _purge_when_due(last: float | None) -> float | None:
+    """The retention rules at start, then once a day; a failure is logged and tried again at
+    the next round. Returns when they last ran."""
+    if last is not None and time.monotonic() - last < PURGE_EVERY:
+        return last
+    try:
+        counts = retention.purge()
+    except SQLAlchemyError as error:
+        log.error("purge failed: %s", error.__class__.__name__)
+        return last
+    finally:
+        db.session.remove()
+    log.info("purged: %s", ", ".join(f"{name} {n}" for name, n in counts.items() if n))
+    return time.monotonic()
 
 
 @contextmanager

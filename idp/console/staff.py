@@ -12,7 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select, update
 
-from idp import audit, mail, mails
+from idp import audit, mails
 from idp.console.sessions import end_all
 from idp.console.totp import new_recovery_codes
 from idp.extensions import db
@@ -27,7 +27,7 @@ from idp.provisioning.accounts import ProvisioningError
 @dataclass(frozen=True)
 class Invitation:
     staff: Staff
-    mail_sent: bool
+    mail_id: int  # the enrolment mail, queued with the invitation (idp.outbox)
 
 
 def normal_email(email: str) -> str:
@@ -81,8 +81,9 @@ def add_staff(
         role=role,
         **by(created_by),
     )
+    queued = mails.staff_enrolment_link(staff, token)  # in the same transaction: never lost
     db.session.commit()
-    return Invitation(staff, _send_enrolment(staff, token))
+    return Invitation(staff, queued.id)
 
 
 def by(staff: Staff | None) -> dict[str, object]:
@@ -90,13 +91,6 @@ def by(staff: Staff | None) -> dict[str, object]:
     if staff is None:
         return {"by": "operator"}
     return {"by": "staff", "by_staff_id": staff.id, "by_staff_email": staff.email}
-
-
-def _send_enrolment(staff: Staff, token: str) -> bool:
-    if not mails.staff_enrolment_link(staff, token):
-        return False
-    audit.record("staff_enrolment_mail_sent", staff_id=staff.id, email=mail.mask(staff.email))
-    return True
 
 
 def find_by_enrolment(token: str) -> Staff | None:

@@ -82,7 +82,7 @@ def team() -> Response | str | tuple:
         form.school.data = uais[0]
     if form.validate_on_submit():
         try:
-            invitation = staff_service.add_staff(
+            staff_service.add_staff(
                 form.email.data,
                 form.given_name.data,
                 form.family_name.data,
@@ -93,8 +93,7 @@ def team() -> Response | str | tuple:
         except ProvisioningError:
             flash_message("console.deputy_refused", "error")
         else:
-            sent = invitation.mail_sent
-            flash_message("console.deputy_invited" if sent else "console.deputy_not_mailed")
+            flash_message("console.deputy_invited")
         return redirect(url_for("console.team"))
     return render_template(
         "console/team.html",

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 
+from idp import metrics
 from idp.extensions import db
 from idp.models.base import random_id, utcnow
 from idp.models.outbox import DROPPED, FAILED, PENDING, SENT, OutboxItem
@@ -65,7 +66,16 @@ def enqueue(kind: str, payload: dict[str, Any], *, account_id: int | None = None
     )
     db.session.add(item)
     db.session.info[WAKE] = True
+    _count(kind, "queued")
     return item
+
+
+def _count(kind: str, outcome: str) -> None:
+    """The operators' counters (/metrics): mails by state, logout tokens by result."""
+    if kind == "mail":
+        metrics.MAILS.labels(state=outcome).inc()
+    elif kind == "backchannel_logout" and outcome != "queued":
+        metrics.BACKCHANNEL.labels(result=outcome).inc()
 
 
 def backoff(attempts: int) -> timedelta:
@@ -194,6 +204,7 @@ def _deliver_one(
         )
     )
     db.session.commit()
+    _count(kind, "sent")
     if done.rowcount != 1:  # the lease ran out during the delivery: it may go twice
         log.warning("outbox %s #%d delivered after its lease ran out", kind, item_id)
     return 1
@@ -223,6 +234,8 @@ def _record_failure(
         .values(**values)
     )
     db.session.commit()
+    if final and not isinstance(error, Drop):
+        _count(kind, "failed")
     outcome = "given up" if final else f"next attempt in {backoff(attempts)}"
     if isinstance(error, Drop):
         outcome = "dropped"

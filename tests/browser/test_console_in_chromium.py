@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from idp.console import staff as staff_service
 from idp.extensions import db
 from idp.models import Account, AuditEvent, Staff
+from tests.browser.conftest import axe_violations
 from tests.console.helpers import SCHOOL, STAFF_PASSWORD, next_code
 from tests.factories import Factory
 from tests.mailbox import links_in
@@ -110,8 +111,11 @@ def upload(tablet, tmp_path: Path, rows: list[str]) -> None:
 
 
 def test_a_director_helps_families_and_imports_in_chromium(
-    app, live_server, mailbox, tablet, tmp_path
+    app, live_server, mailbox, tablet, tmp_path, axe_source
 ):
+    def accessible(name: str) -> None:  # the parents' pages' rule holds for the console too
+        assert axe_violations(tablet, axe_source) == [], name
+
     factory = Factory(app)
     people = families(factory)
     with app.test_request_context(base_url=live_server.url):
@@ -121,12 +125,15 @@ def test_a_director_helps_families_and_imports_in_chromium(
     staff = enrol(tablet, link)
     tablet.get_by_role("button", name="Se déconnecter").click()
     expect(tablet.locator("h1")).to_have_text("Connexion à la console de l'école")
+    accessible("sign-in")
     sign_in(tablet, live_server.url, staff)
+    accessible("families")
 
     tablet.screenshot(path=SCREENSHOTS.format("families"), full_page=True)
 
     # Find a family and reset it: a new letter, downloaded, names the account.
     open_family(tablet, people["helped"])
+    accessible("a family's account")
     tablet.screenshot(path=SCREENSHOTS.format("account"), full_page=True)
     text = reset_and_download(tablet, people["helped"], tmp_path)
     assert people["helped"].identifier in text and "Anaïs" in text
@@ -137,6 +144,7 @@ def test_a_director_helps_families_and_imports_in_chromium(
     open_family(tablet, people["locked"])
     expect(tablet.get_by_text("Trop de mots de passe erronés en 24 heures.")).to_be_visible()
     tablet.get_by_role("link", name="Débloquer le compte").click()
+    accessible("unlock: confirm")
     tablet.get_by_role("button", name="Débloquer").click()
     expect(tablet.locator('[data-message-id="console.unlocked"]')).to_be_visible()
 
@@ -151,6 +159,7 @@ def test_a_director_helps_families_and_imports_in_chromium(
     before = db.session.scalar(select(func.count()).select_from(Account))
     upload(tablet, tmp_path, [GOOD, BAD])
     expect(tablet.locator("#problems tbody tr")).to_have_count(1)
+    accessible("import plan with a bad row")
     expect(tablet.locator("#problems tbody td").first).to_have_text("3")
     expect(tablet.get_by_role("button", name="Appliquer l'import")).to_have_count(0)
     assert db.session.scalar(select(func.count()).select_from(Account)) == before
@@ -160,6 +169,7 @@ def test_a_director_helps_families_and_imports_in_chromium(
     tablet.screenshot(path=SCREENSHOTS.format("import-plan"), full_page=True)
     tablet.get_by_role("button", name="Appliquer l'import").click()
     expect(tablet.locator("h1")).to_have_text("Import fait")
+    accessible("import done")
     with tablet.expect_download() as download:
         tablet.get_by_role("link", name="Télécharger les courriers (PDF)").click()
     download.value.save_as(tmp_path / "courriers.pdf")

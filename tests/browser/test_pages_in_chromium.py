@@ -9,17 +9,16 @@ the page through the DevTools protocol, which the page's CSP does not govern.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import AXE_RUN
 from tests.factories import Factory
 from tests.mailbox import links_in, wait_for_outbox
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE = Path(os.environ.get("IDP_AXE_JS", ROOT / ".cache/axe/node_modules/axe-core/axe.min.js"))
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 WIDTHS = (320, 1280)
 PHONE = {"width": 390, "height": 844}
@@ -28,12 +27,7 @@ OTHER_PASSWORD = "Cahier-Rouge-2027"
 EMAIL = "anais.lefevre@example.org"
 # A long address, as some parents have: it must wrap, never push the page sideways at 320 px.
 LONG_EMAIL = "anais.lefevre-de-la-tour-du-pin.parent@ecole-elementaire-jules-ferry.example.org"
-AXE_RUN = """async () => {
-  const result = await axe.run(document, {runOnly: {type: "tag",
-    values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}});
-  return result.violations.map(
-    v => `${v.id}: ${v.help} at ${v.nodes.map(n => n.target).join(", ")}`);
-}"""
+
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 # Tap targets (WCAG 2.5.5): every control and every stand-alone link at least 44 px tall; links
 # inside a sentence are the criterion's inline exception.
@@ -44,15 +38,6 @@ TARGETS = """() => [...document.querySelectorAll(
   .filter(e => e.getBoundingClientRect().height < 44)
   .map(e => `${e.tagName} ${e.id || e.textContent.trim()}: ${e.getBoundingClientRect().height}`)
 """
-
-
-@pytest.fixture(scope="session")
-def axe_source() -> str:
-    if not AXE.is_file():
-        if os.environ.get("IDP_TEST_REQUIRE_SERVICES"):
-            pytest.fail(f"{AXE} is missing (make axe)")
-        pytest.skip(f"{AXE} is missing (make axe)")
-    return AXE.read_text(encoding="utf-8")
 
 
 class Tour:

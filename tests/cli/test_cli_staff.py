@@ -3,8 +3,11 @@ link; the contract's JSON; one line on stderr for what can't be done."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from idp import outbox
 from tests.cli.harness import Cli, assert_one_line_failure
 from tests.mailbox import Mailbox, links_in
 
@@ -49,9 +52,21 @@ def test_staff_add_refuses_an_unknown_school_and_a_second_account(cli: Cli, smtp
     assert len(links) == 2 and links[0] != links[1]
 
 
-def test_staff_add_says_when_the_mail_could_not_leave(cli: Cli):
+def test_the_enrolment_mail_waits_in_the_outbox_while_smtp_is_down(cli: Cli, smtp):
+    """Never lost: the director is added, the command says the mail is queued, and the next
+    sender (here `idp worker --once`) delivers it once the mail server answers."""
     cli.invoke_json(
         "accounts", "create", "--given-name", "Anaïs", "--family-name", "Lefèvre", "--child", CHILD
     )
-    down = cli(*ADD, "--school", "0751234J", IDP_SMTP_URL="smtp://127.0.0.1:9")
-    assert "enrolment mail could not be sent" in assert_one_line_failure(down)
+    smtp.stop()
+    down = cli(*ADD, "--school", "0751234J", "--json", IDP_SMTP_URL=smtp.url)
+    assert cli.loads(down)["email"] == "claire.dubois@ecole.example"
+    assert "enrolment mail to claire.dubois@ecole.example is queued" in down.stderr
+    assert len(down.stderr.strip().splitlines()) == 1
+    smtp.start()
+    time.sleep(outbox.BACKOFF_BASE + 0.5)  # the next attempt is due after the first backoff
+
+    later = cli("worker", "--once", "--json", IDP_SMTP_URL=smtp.url)
+    assert later.returncode == 0, later.stderr
+    (link,) = links_in(smtp.last_to("claire.dubois@ecole.example"))
+    assert "/ecole/inscription/" in link
