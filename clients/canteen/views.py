@@ -6,9 +6,9 @@ import hashlib
 import random
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 
-from clients.rp import current_user, signed_in, signed_out_notice
+from clients.rp import current_user, own_child, signed_in, signed_out_notice
 
 bp = Blueprint("pages", __name__)
 
@@ -43,8 +43,4 @@ def home() -> str:
 @signed_in
 def child(child_sub: str) -> str:
     """One child's meal account; only a child of the signed-in parent (else 404)."""
-    user = current_user()
-    found = next((c for c in user["children"] if c["sub"] and c["sub"] == child_sub), None)
-    if found is None:
-        abort(404)
-    return render_template("child.html", child=found, account=_account(child_sub))
+    return render_template("child.html", child=own_child(child_sub), account=_account(child_sub))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 
-from clients.rp import current_user, signed_in, signed_out_notice
+from clients.rp import current_user, own_child, signed_in, signed_out_notice
 
 from .report_book import report_book
 
@@ -21,8 +21,6 @@ def home() -> str:
 def child(child_sub: str) -> str:
     """One child's report book; only a child of the signed-in parent (else 404)."""
     user = current_user()
-    found = next((c for c in user["children"] if c["sub"] and c["sub"] == child_sub), None)
-    if found is None:
-        abort(404)
+    found = own_child(child_sub)
     periods = report_book(child_sub, found["given_name"])
     return render_template("child.html", user=user, child=found, periods=periods)

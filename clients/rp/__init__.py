@@ -2,7 +2,7 @@
 (RP-initiated and back-channel logout), and error pages. It imports nothing from ``idp/``."""
 
 from .app import build_app
-from .auth import current_user, signed_in, signed_out_notice
+from .auth import current_user, own_child, signed_in, signed_out_notice
 from .config import ConfigError, Settings, load_settings
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "build_app",
     "current_user",
     "load_settings",
+    "own_child",
     "signed_in",
     "signed_out_notice",
 ]

@@ -22,7 +22,16 @@ from urllib.parse import urlsplit
 import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.common.urls import add_params_to_uri
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
@@ -73,6 +82,15 @@ def provider_metadata() -> dict[str, Any]:
 
 def current_user() -> dict[str, Any] | None:
     return session.get("user")
+
+
+def own_child(child_sub: str) -> dict[str, Any]:
+    """The signed-in parent's child of that ``sub`` (from the children claim), else a 404."""
+    user = current_user() or {}
+    found = next((c for c in user.get("children", []) if c["sub"] and c["sub"] == child_sub), None)
+    if found is None:
+        abort(404)
+    return found
 
 
 @bp.before_app_request
