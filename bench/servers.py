@@ -34,7 +34,7 @@ def main() -> int:
     options = parser.parse_args()
     provider = options.which == "provider"
     app = create_app({"RATELIMIT_ENABLED": False}) if provider else hello_app()
-    serve_with_gunicorn(app, "127.0.0.1", options.port, options.workers)
+    serve_with_gunicorn(app, "127.0.0.1", options.port, options.workers, outbox_sender=provider)
     return 0
 
 

@@ -45,8 +45,19 @@ class _Gunicorn(BaseApplication):
         return self.application
 
 
-def serve_with_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
-    options = {
+def serve_with_gunicorn(
+    app: Flask, host: str, port: int, workers: int, *, outbox_sender: bool = True
+) -> None:
+    """Gunicorn with `idp serve`'s settings; the benchmark's Flask "hello" runs under the same
+    settings without the outbox sender (it has no database)."""
+    _Gunicorn(app, gunicorn_options(app, host, port, workers, outbox_sender)).run()
+
+
+def gunicorn_options(
+    app: Flask, host: str, port: int, workers: int, outbox_sender: bool = True
+) -> dict[str, Any]:
+    """Gunicorn's settings for ``app``: any Flask application, the provider or not."""
+    options: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": 4,
@@ -54,12 +65,13 @@ def serve_with_gunicorn(app: Flask, host: str, port: int, workers: int) -> None:
         # Query strings may carry codes: log the path only.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
         "logger_class": MaskedGunicornLogger,
-        # A sender per worker, started after the fork (threads don't survive one).
-        "post_worker_init": lambda worker: _start_worker_sender(app, worker),
-        "worker_exit": lambda _server, worker: _stop_worker_sender(worker),
     }
-    MaskedGunicornLogger.log_format = app.config["LOG_FORMAT"]
-    _Gunicorn(app, options).run()
+    if outbox_sender:
+        # A sender per worker, started after the fork (threads don't survive one).
+        options["post_worker_init"] = lambda worker: _start_worker_sender(app, worker)
+        options["worker_exit"] = lambda _server, worker: _stop_worker_sender(worker)
+    MaskedGunicornLogger.log_format = app.config.get("LOG_FORMAT", "text")
+    return options
 
 
 def _start_worker_sender(app: Flask, worker: Any) -> None:

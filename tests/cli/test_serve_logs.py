@@ -216,3 +216,16 @@ def test_no_server_log_line_holds_a_secret(cli: Cli, mailbox: Mailbox, workers, 
     for secret in handled:
         assert secret not in log, f"a secret in the log: {secret[:4]}…"
     Path(server.log_path).unlink()
+
+
+def test_gunicorn_settings_fit_any_flask_application():
+    """`make bench` serves a plain Flask "hello" under `idp serve`'s gunicorn settings: they
+    must not need the provider's configuration (a KeyError on LOG_FORMAT once stopped the
+    benchmark before its baseline)."""
+    from flask import Flask
+
+    from idp.cli.servers import gunicorn_options
+
+    options = gunicorn_options(Flask("hello"), "127.0.0.1", 8000, 2, outbox_sender=False)
+    assert options["workers"] == 2 and options["bind"] == "127.0.0.1:8000"
+    assert "post_worker_init" not in options  # no outbox sender without a database
