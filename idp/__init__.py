@@ -36,7 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from idp import errors, i18n, logs, messages, metrics, sessions, web_security
     from idp.accounts import events
-    from idp.extensions import csrf, db, limiter, migrate, talisman
+    from idp.extensions import csrf, db, limiter, migrate
     from idp.oidc.published import PublishedDocuments
     from idp.oidc.server import init_oidc
 
@@ -48,7 +48,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "idp" / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
-    _init_security_headers(app, talisman)
     i18n.init_app(app)
     messages.init_app(app)
     events.init_app(app)
@@ -79,32 +78,6 @@ def _configure_flask(app: Flask) -> None:
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=secure,
         MAX_CONTENT_LENGTH=1024 * 1024,
-    )
-
-
-def _init_security_headers(app: Flask, talisman) -> None:
-    """CSP, no framing (clickjacking of the login page), HSTS under https, no sniffing.
-
-    No redirect to https here: TLS ends at the load balancer, which redirects. No CSP
-    form-action either: browsers apply it to the redirect chain after the login form, which
-    ends at each teleservice's own address.
-    """
-    secure = app.config["ISSUER"].startswith("https://")
-    talisman.init_app(
-        app,
-        force_https=False,
-        strict_transport_security=secure,
-        frame_options="DENY",
-        content_security_policy={
-            "default-src": "'self'",
-            "object-src": "'none'",
-            "base-uri": "'none'",
-            "frame-ancestors": "'none'",
-        },
-        referrer_policy="same-origin",
-        session_cookie_secure=secure,
-        session_cookie_http_only=True,
-        session_cookie_samesite="Lax",
     )
 
 

@@ -137,3 +137,24 @@ def test_teleservices_still_post_to_the_oauth_endpoints_cross_site(browser, rp):
         headers={"Origin": "https://lsu.example.org", "Sec-Fetch-Site": "cross-site"},
     )
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
+
+
+def test_api_answers_carry_the_security_headers_too(browser: Browser):
+    """The fixed headers are on every answer: pages, and the JSON of the OAuth endpoints."""
+    for response in (browser.get("/userinfo"), browser.post("/token", data={}), browser.get("/")):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_hsts_only_for_requests_that_came_over_https(make_app):
+    app = make_app(ISSUER="https://idp.example.org")
+    over_http = app.test_client().get("/healthz", base_url="http://idp.example.org")
+    assert "Strict-Transport-Security" not in over_http.headers
+
+
+def test_application_wide_rate_limits_are_refused_not_ignored(make_app):
+    """Every limit is a decorator on its view; a default limit would never be checked."""
+    with pytest.raises(RuntimeError, match="RATELIMIT_DEFAULT"):
+        make_app(RATELIMIT_DEFAULT="100 per minute")
