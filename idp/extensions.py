@@ -30,7 +30,9 @@ class DecoratorLimiter(Limiter):
             if app.config.get(key):
                 raise RuntimeError(f"{key}: the provider's limits are set on each view")
         super().init_app(app)
-        app.before_request_funcs[None].remove(self._check_request_limit)
+        hooks = app.before_request_funcs.get(None, [])
+        if self._check_request_limit in hooks:  # not registered when limits are disabled
+            hooks.remove(self._check_request_limit)
 
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))

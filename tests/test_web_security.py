@@ -158,3 +158,10 @@ def test_application_wide_rate_limits_are_refused_not_ignored(make_app):
     """Every limit is a decorator on its view; a default limit would never be checked."""
     with pytest.raises(RuntimeError, match="RATELIMIT_DEFAULT"):
         make_app(RATELIMIT_DEFAULT="100 per minute")
+
+
+def test_the_provider_starts_with_rate_limits_off(make_app):
+    """`make bench` runs the provider with RATELIMIT_ENABLED off (every virtual user comes
+    from one address): Flask-Limiter then registers no hook, and the start must not fail."""
+    app = make_app(RATELIMIT_ENABLED=False)
+    assert app.test_client().get("/healthz").status_code == 200
