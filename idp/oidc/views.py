@@ -137,7 +137,7 @@ def resume(interaction_id: str) -> Response:
 
 def _authorize(request: OAuth2Request, waiting_since=None) -> Response:
     """OIDC Core §3.1.2: validate with Authlib, apply the policy, then issue a code or wait."""
-    login_session = sessions.current_session()
+    login_session = sessions.signed_in()
     try:
         grant = authorization.get_consent_grant(request, end_user=login_session)
         params = request.payload.data
