@@ -63,20 +63,42 @@ def refuses_hostile_text(view: Callable[..., Response]) -> Callable[..., Respons
     return guarded
 
 
-class StoredAuthorizationRequest(OAuth2Request):
-    """An authorization request replayed from an Interaction, for Authlib to validate again."""
+class AuthorizationRequest(OAuth2Request):
+    """An authorization request whose parameters are one plain dict, for Authlib to validate.
 
-    def __init__(self, query: str) -> None:
-        super().__init__("GET", current_app.config["ISSUER"] + "/authorize?" + query)
-        self.payload = BasicOAuth2Payload(dict(parse_qsl(query)))
+    Authlib's Flask request reads each parameter through the request proxy and a MultiDict,
+    some thirty times per authorization (issue 14). A parameter is never repeated here: the
+    live request was refused before if one was, and a stored one was saved from such a request.
+    """
+
+    def __init__(self, method: str, uri: str, params: dict[str, str], args=None, form=None) -> None:
+        super().__init__(method, uri)
+        self.payload = BasicOAuth2Payload(params)
+        self._args = params if args is None else args
+        self._form = {} if form is None else form
+
+    @classmethod
+    def live(cls, request) -> AuthorizationRequest:
+        """The HTTP request's parameters as werkzeug's ``values`` has them: the query, and the
+        form unless it is a GET."""
+        params = request.args.to_dict()
+        if request.method != "GET":
+            params.update(request.form.to_dict())
+        return cls(request.method, request.url, params, request.args, request.form)
+
+    @classmethod
+    def stored(cls, query: str) -> AuthorizationRequest:
+        """An authorization request replayed from an Interaction."""
+        uri = current_app.config["ISSUER"] + "/authorize?" + query
+        return cls("GET", uri, dict(parse_qsl(query)))
 
     @property
-    def args(self) -> dict:
-        return self.payload.data
+    def args(self):
+        return self._args
 
     @property
-    def form(self) -> dict:
-        return {}
+    def form(self):
+        return self._form
 
 
 def _published(body: bytes, etag: str, max_age: int) -> Response:
@@ -120,7 +142,7 @@ def authorize() -> Response:
             detail="invalid_request: a parameter is repeated",
         )
     _statement_by_statement()
-    return _authorize(authorization.create_oauth2_request(http_request))
+    return _authorize(AuthorizationRequest.live(http_request))
 
 
 @bp.get("/authorize/resume/<interaction_id>")
@@ -131,7 +153,7 @@ def resume(interaction_id: str) -> Response:
     interaction = interactions.take(interaction_id, sessions.browser_id())
     if interaction is None:
         return _error_page(message("oidc.interaction_expired"))
-    request = StoredAuthorizationRequest(interaction.query)
+    request = AuthorizationRequest.stored(interaction.query)
     return _authorize(request, waiting_since=interaction.created_at)
 
 
