@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app, g, session
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from idp.accounts import events
@@ -176,22 +176,32 @@ def current_session() -> LoginSession | None:
     return login_session
 
 
-def signed_in() -> SignedIn | LoginSession | None:
+def session_statement(*columns: ColumnElement) -> Select:
+    """The statement signed_in() sends, with more columns after its own: what a caller needs
+    in the same round trip (the authorization endpoint: whether its nonce was used before)."""
+    return _SESSION_BY_TOKEN.add_columns(*columns)
+
+
+def signed_in(
+    statement: Select = _SESSION_BY_TOKEN, **params: object
+) -> tuple[SignedIn | LoginSession | None, tuple]:
     """The browser's live sign-in session as current_session() judges it, read as columns in
-    one statement (a LoginSession when this request already loaded one)."""
+    one statement (a LoginSession when this request already loaded one), and the values of the
+    statement's extra columns (none when no row was read)."""
     if "login_session" in g:
-        return g.login_session
+        return g.login_session, ()
     token = session.get("sid")
-    live = None
+    live, extra = None, ()
     if token:
         row = (
             db.session.connection()
-            .execute(_SESSION_BY_TOKEN, {"token_hash": secret_hash(token)})
+            .execute(statement, {**params, "token_hash": secret_hash(token)})
             .first()
         )
         now = utcnow()
         if row is not None:
-            session_id, auth_time, last_seen_at, ended_at, account_id, public_id, status = row
+            session_id, auth_time, last_seen_at, ended_at, account_id, public_id, status = row[:7]
+            extra = tuple(row[7:])
             if not _expired(ended_at, status, last_seen_at, auth_time, now):
                 account = SignedInAccount(account_id, public_id, status)
                 live = SignedIn(session_id, account_id, auth_time, account)
@@ -199,7 +209,7 @@ def signed_in() -> SignedIn | LoginSession | None:
                     db.session.connection().execute(_TOUCH, {"session_id": session_id, "now": now})
                     db.session.commit()
     g.login_session = live
-    return live
+    return live, extra
 
 
 def current_account() -> Account | None:
