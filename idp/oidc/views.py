@@ -13,6 +13,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from flask import (
     Blueprint,
+    Request,
     Response,
     current_app,
     jsonify,
@@ -72,20 +73,21 @@ class AuthorizationRequest(OAuth2Request):
     live request was refused before if one was, and a stored one was saved from such a request.
     """
 
-    def __init__(self, method: str, uri: str, params: dict[str, str], args=None, form=None) -> None:
+    def __init__(
+        self, method: str, uri: str, params: dict[str, str], source: Request | None = None
+    ) -> None:
         super().__init__(method, uri)
         self.payload = BasicOAuth2Payload(params)
-        self._args = params if args is None else args
-        self._form = {} if form is None else form
+        self._source = source  # the HTTP request, when this is the live one
 
     @classmethod
-    def live(cls, request) -> AuthorizationRequest:
+    def live(cls, request: Request) -> AuthorizationRequest:
         """The HTTP request's parameters as werkzeug's ``values`` has them: the query, and the
         form unless it is a GET."""
         params = request.args.to_dict()
         if request.method != "GET":
             params.update(request.form.to_dict())
-        return cls(request.method, request.url, params, request.args, request.form)
+        return cls(request.method, request.url, params, request)
 
     @classmethod
     def stored(cls, query: str) -> AuthorizationRequest:
@@ -95,11 +97,11 @@ class AuthorizationRequest(OAuth2Request):
 
     @property
     def args(self):
-        return self._args
+        return self._source.args if self._source is not None else self.payload.data
 
     @property
     def form(self):
-        return self._form
+        return self._source.form if self._source is not None else {}
 
 
 def _published(body: bytes, etag: str, max_age: int) -> Response:
@@ -143,7 +145,7 @@ def authorize() -> Response:
             detail="invalid_request: a parameter is repeated",
         )
     _statement_by_statement()
-    return _authorize(AuthorizationRequest.live(http_request))
+    return _authorize(AuthorizationRequest.live(http_request._get_current_object()))
 
 
 @bp.get("/authorize/resume/<interaction_id>")
