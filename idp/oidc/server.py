@@ -72,13 +72,6 @@ class UserInfoEndpoint(_UserInfoEndpoint):
     def get_issuer(self) -> str:
         return current_app.config["ISSUER"]
 
-    def add_issuer_parameter(self, authorization_server, response) -> None:
-        """Authlib's, without parsing again the query Authlib or the grant just encoded."""
-        if response.location:
-            response.location = redirects.add_to_query(
-                response.location, [("iss", self.get_issuer())]
-            )
-
     def generate_user_info(self, user, scope: str):
         return claims.user_info(user, current_token.get_client(), scope)
 
