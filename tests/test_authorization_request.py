@@ -250,6 +250,20 @@ def test_sso_second_teleservice_gets_code_without_login_page(rp, second_rp, fact
     assert_code_redirect(second_rp.authorize(), second_rp)
 
 
+def test_nonce_used_before_with_the_client_is_refused_signed_in_or_not(rp, second_rp, factory):
+    """OIDC Core §15.5.2: a nonce already in a code for this client is a replay, refused to the
+    teleservice (with a live session or without one); another teleservice may use it."""
+    account, password = factory.account()
+    rp.code_for(account.identifier, password, nonce="same-nonce")
+    assert_error_redirect(rp.authorize(nonce="same-nonce"), rp, "invalid_request")
+    assert_code_redirect(second_rp.authorize(nonce="same-nonce"), second_rp)
+    assert_code_redirect(rp.authorize(nonce="another-nonce"), rp)
+
+    rp.browser.delete_cookie(current_app.config["SESSION_COOKIE_NAME"])
+    assert_error_redirect(rp.authorize(nonce="same-nonce"), rp, "invalid_request")
+    assert_to_login(rp.authorize(nonce="a-third-nonce"))
+
+
 def test_prompt_login_shows_login_page_again_then_issues_code(rp, parent, factory):
     account, password = factory.account()
     rp.code_for(account.identifier, password)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from idp.models import LoginSession
 from idp.models.base import utcnow
+from idp.sessions import SignedIn
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def max_age(params: Mapping[str, str]) -> int | None:
 
 def first_unmet(
     params: Mapping[str, str],
-    login_session: LoginSession | None,
+    login_session: SignedIn | LoginSession | None,
     waiting_since: datetime | None = None,
 ) -> Requirement | None:
     """The first requirement the browser does not meet, or None when a code may be issued.

@@ -16,7 +16,7 @@ from werkzeug.local import LocalProxy
 
 from idp import metrics, sessions
 from idp.models import Client, Token
-from idp.oidc import claims, hints, tokens
+from idp.oidc import claims, hints, redirects, tokens
 from idp.oidc.clients import cache as client_cache
 from idp.oidc.grants import (
     AuthorizationCodeGrant,
@@ -101,6 +101,13 @@ class IssuerParameter(_IssuerParameter):
 
     def get_issuer(self) -> str:
         return current_app.config["ISSUER"]
+
+    def add_issuer_parameter(self, authorization_server, response) -> None:
+        """Authlib's, without parsing again the query Authlib or the grant just encoded."""
+        if response.location:
+            response.location = redirects.add_to_query(
+                response.location, [("iss", self.get_issuer())]
+            )
 
 
 class OIDCServer(AuthorizationServer):

@@ -13,6 +13,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from flask import (
     Blueprint,
+    Request,
     Response,
     current_app,
     jsonify,
@@ -28,7 +29,8 @@ from wtforms import ValidationError
 from idp import audit, sessions
 from idp.extensions import csrf, db
 from idp.messages import message
-from idp.oidc import claims, hints, interactions, logout, policy, strictness
+from idp.models import LoginSession
+from idp.oidc import claims, grants, hints, interactions, logout, policy, strictness
 from idp.oidc import discovery as discovery_document
 from idp.oidc.server import authorization
 
@@ -63,20 +65,43 @@ def refuses_hostile_text(view: Callable[..., Response]) -> Callable[..., Respons
     return guarded
 
 
-class StoredAuthorizationRequest(OAuth2Request):
-    """An authorization request replayed from an Interaction, for Authlib to validate again."""
+class AuthorizationRequest(OAuth2Request):
+    """An authorization request whose parameters are one plain dict, for Authlib to validate.
 
-    def __init__(self, query: str) -> None:
-        super().__init__("GET", current_app.config["ISSUER"] + "/authorize?" + query)
-        self.payload = BasicOAuth2Payload(dict(parse_qsl(query)))
+    Authlib's Flask request reads each parameter through the request proxy and a MultiDict,
+    some thirty times per authorization (issue 14). A parameter is never repeated here: the
+    live request was refused before if one was, and a stored one was saved from such a request.
+    """
+
+    def __init__(
+        self, method: str, uri: str, params: dict[str, str], source: Request | None = None
+    ) -> None:
+        super().__init__(method, uri)
+        self.payload = BasicOAuth2Payload(params)
+        self._source = source  # the HTTP request, when this is the live one
+
+    @classmethod
+    def live(cls, request: Request) -> AuthorizationRequest:
+        """The HTTP request's parameters as werkzeug's ``values`` has them: the query, and the
+        form unless it is a GET."""
+        params = request.args.to_dict()
+        if request.method != "GET":
+            params.update(request.form.to_dict())
+        return cls(request.method, request.url, params, request)
+
+    @classmethod
+    def stored(cls, query: str) -> AuthorizationRequest:
+        """An authorization request replayed from an Interaction."""
+        uri = current_app.config["ISSUER"] + "/authorize?" + query
+        return cls("GET", uri, dict(parse_qsl(query)))
 
     @property
-    def args(self) -> dict:
-        return self.payload.data
+    def args(self):
+        return self._source.args if self._source is not None else self.payload.data
 
     @property
-    def form(self) -> dict:
-        return {}
+    def form(self):
+        return self._source.form if self._source is not None else {}
 
 
 def _published(body: bytes, etag: str, max_age: int) -> Response:
@@ -120,7 +145,7 @@ def authorize() -> Response:
             detail="invalid_request: a parameter is repeated",
         )
     _statement_by_statement()
-    return _authorize(authorization.create_oauth2_request(http_request))
+    return _authorize(AuthorizationRequest.live(http_request._get_current_object()))
 
 
 @bp.get("/authorize/resume/<interaction_id>")
@@ -131,13 +156,13 @@ def resume(interaction_id: str) -> Response:
     interaction = interactions.take(interaction_id, sessions.browser_id())
     if interaction is None:
         return _error_page(message("oidc.interaction_expired"))
-    request = StoredAuthorizationRequest(interaction.query)
+    request = AuthorizationRequest.stored(interaction.query)
     return _authorize(request, waiting_since=interaction.created_at)
 
 
 def _authorize(request: OAuth2Request, waiting_since=None) -> Response:
     """OIDC Core §3.1.2: validate with Authlib, apply the policy, then issue a code or wait."""
-    login_session = sessions.current_session()
+    login_session = _signed_in(request)
     try:
         grant = authorization.get_consent_grant(request, end_user=login_session)
         params = request.payload.data
@@ -164,6 +189,23 @@ def _authorize(request: OAuth2Request, waiting_since=None) -> Response:
     return authorization.create_authorization_response(
         request, grant_user=login_session, grant=grant
     )
+
+
+_SESSION_AND_NONCE = sessions.session_statement(grants.NONCE_USED)
+
+
+def _signed_in(request: OAuth2Request) -> sessions.SignedIn | LoginSession | None:
+    """The live session and, in the same statement, whether the request's nonce was already
+    used with its client (OIDC Core §15.5.2): one round trip instead of two, the answer kept on
+    the request for OpenIDCode.exists_nonce()."""
+    params = request.payload.data
+    client_id, nonce = params.get("client_id"), params.get("nonce")
+    if not client_id or not nonce:
+        return sessions.signed_in()[0]
+    login_session, extra = sessions.signed_in(_SESSION_AND_NONCE, client_id=client_id, nonce=nonce)
+    if extra:
+        request.nonce_used = (client_id, nonce, bool(extra[0]))
+    return login_session
 
 
 def _check_id_token_hint(params, grant, login_session) -> None:
