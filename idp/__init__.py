@@ -75,6 +75,10 @@ def _configure_flask(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,
         PERMANENT_SESSION_LIFETIME=app.config["SESSION_MAX_TTL"],
+        # The cookie is set when its content changes, not on every answer: it expires with the
+        # session's absolute lifetime, counted from the sign-in, and the idle timeout is the
+        # server's (idp.sessions). Re-signing it on each request cost every SSO redirect.
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=secure,
         MAX_CONTENT_LENGTH=1024 * 1024,

@@ -62,6 +62,8 @@ def test_sso_round_trip_within_budget(signed_in: OIDCClient):
         response = rp.authorize()
     assert response.status_code == 302 and "code=" in response.location
     assert_within("authorize", sent)
+    # Nothing changed in the cookie's content: it is not signed and sent again on each SSO.
+    assert "Set-Cookie" not in response.headers
     code = query_of(response.location)["code"]
 
     with statements() as sent:
