@@ -5,7 +5,7 @@ seeds parents and a teleservice (bench/seed.py), drives it with bench/loadgen.py
 the baselines on the same machine in the same run: a Flask "hello" under the same gunicorn
 settings, raw bcrypt.checkpw at the same cost and process count, and with BENCH_NODE=1
 node-oidc-provider (bench/node/, installed with npm into a scratch folder). Prints one table and
-writes bench/results.json. Settings (environment): BENCH_SECONDS per phase (5), BENCH_WARMUP (1),
+writes bench/results.json. Settings (environment): BENCH_SECONDS per phase (10), BENCH_WARMUP (1),
 BENCH_CONNECTIONS (16), BENCH_WORKERS (2), BENCH_ACCOUNTS (1000; "1000,1000000" runs the provider
 at each size and compares), BENCH_DATABASE_URL (PostgreSQL database, dropped and created again;
 default idp_bench on 127.0.0.1).
@@ -25,7 +25,7 @@ import report
 from loadgen import Phase, Target, get_rate, measure
 
 HERE = Path(__file__).resolve().parent
-SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 WARMUP = float(os.environ.get("BENCH_WARMUP", "1"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 # The parents seeded; several sizes ("1000,1000000") also compare the figures between them.
