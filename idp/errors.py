@@ -96,9 +96,20 @@ def _csrf_error(error: CSRFError) -> Response:
     return error_response(400, message("error.form_expired"))
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def refuse_nul_characters() -> Response | None:
-    """A NUL character in a parameter is never meant (PostgreSQL refuses it in text): 400."""
-    values = [*request.args.values(), *request.form.values(), request.path]
+    """A NUL character in a parameter is never meant (PostgreSQL refuses it in text): 400.
+
+    The query string is decoded only when its raw bytes could hold one, and the body only when
+    it is a form: a GET to userinfo or an SSO redirect parses nothing here (issue 14)."""
+    query = request.query_string
+    values = [request.path]
+    if b"%00" in query or b"\x00" in query:
+        values += request.args.values()
+    if request.mimetype in FORM_TYPES:
+        values += request.form.values()
     if any("\x00" in value for value in values):
         return error_response(400)
     return None
