@@ -253,9 +253,8 @@ def test_a_client_wanting_signed_userinfo_gets_it_from_the_view(app, rp, factory
     assert signed.headers["Content-Type"] == "application/jwt"
 
 
-def test_a_database_error_in_the_fast_path_leaves_the_answer_to_the_view(
-    app, rp, factory, monkeypatch
-):
+def test_a_database_error_in_the_fast_path_is_answered_by_the_view(app, rp, factory, monkeypatch):
+    """As if the view had met it: one 503 asking to retry (idp.errors), one attempt only."""
     token = access_token(rp, factory)
     calls = []
     find = tokens.find_access_token
@@ -268,6 +267,11 @@ def test_a_database_error_in_the_fast_path_leaves_the_answer_to_the_view(
 
     monkeypatch.setattr(tokens, "find_access_token", flaky)
     with dispatched_by_flask(app) as seen:
-        response = backend(app).get("/userinfo", headers=bearer(token))
-    assert seen == ["/userinfo"] and len(calls) == 2
-    assert response.status_code == 200 and response.get_json()["children"]
+        failed = backend(app).get("/userinfo", headers=bearer(token))
+    assert seen == ["/userinfo"] and len(calls) == 1
+    assert failed.status_code == 503 and failed.headers["Retry-After"] == "30"
+
+    with dispatched_by_flask(app) as seen:
+        answered = backend(app).get("/userinfo", headers=bearer(token))
+    assert seen == [] and len(calls) == 2
+    assert answered.status_code == 200 and answered.get_json()["children"]

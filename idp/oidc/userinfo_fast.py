@@ -10,8 +10,9 @@ body, headers and metrics as the Flask view.
 Anything else goes to Flask unchanged, so that every error stays RFC 6750-exact: another method,
 a query or a body, a cookie, another scheme or spelling of the header, a token that is unknown,
 expired, revoked, of an inactive parent or a removed client, without `openid`, for a client that
-wants signed userinfo, a database error. When the token was read, what was read is handed on in
-the WSGI environment, so the view does not read it again (still one statement).
+wants signed userinfo. What was read (or the database error met) is handed on in the WSGI
+environment: the view does not read the token again (still one statement), or answers the error
+as its handlers do (503 with Retry-After).
 """
 
 from __future__ import annotations
@@ -60,16 +61,19 @@ class FastUserinfo:
     def __init__(self, app: Flask, wsgi_app: Callable) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
-        self.https = app.config["ISSUER"].startswith("https://")
-        self.headers = [*JSON_HEADERS, *SECURITY_HEADERS, *([HSTS] if self.https else []), REFERRER]
+        self.headers = {
+            False: [*JSON_HEADERS, *SECURITY_HEADERS, REFERRER],
+            True: [*JSON_HEADERS, *SECURITY_HEADERS, HSTS, REFERRER],
+        }
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        value = self._plain_token(environ)
+        https = self.app.config["ISSUER"].startswith("https://")
+        value = self._plain_token(environ, https)
         if value is not None:
             started = time.perf_counter()
             body = self._answer(environ, value)
             if body is not None:
-                headers = [*self.headers]
+                headers = [*self.headers[https]]
                 headers.insert(3, ("Content-Length", str(len(body))))
                 metrics.REQUESTS.labels(ENDPOINT, "GET", "200").inc()
                 metrics.LATENCY.labels(ENDPOINT).observe(time.perf_counter() - started)
@@ -77,7 +81,7 @@ class FastUserinfo:
                 return [body]
         return self.wsgi_app(environ, start_response)
 
-    def _plain_token(self, environ: dict) -> str | None:
+    def _plain_token(self, environ: dict, https: bool) -> str | None:
         """The token of a plain userinfo request, or None: Flask answers every other request."""
         if (
             environ.get("PATH_INFO") != PATH
@@ -87,7 +91,7 @@ class FastUserinfo:
             or environ.get("CONTENT_TYPE")
             or environ.get("CONTENT_LENGTH") not in (None, "", "0")
             or "HTTP_TRANSFER_ENCODING" in environ
-            or (self.https and environ.get("wsgi.url_scheme") != "https")
+            or (https and environ.get("wsgi.url_scheme") != "https")  # the view refuses it
         ):
             return None
         match = BEARER.fullmatch(environ.get("HTTP_AUTHORIZATION", ""))
@@ -99,8 +103,9 @@ class FastUserinfo:
             try:
                 token = tokens.find_access_token(value)
                 client = token.get_client() if token is not None else None
-            except SQLAlchemyError:
-                return None  # the view tries again, and answers as its error handlers say
+            except SQLAlchemyError as error:  # the view raises it: its error handlers answer
+                environ[HANDED_ON] = (value, error)
+                return None
             environ[HANDED_ON] = (value, token)
             if (
                 token is None
@@ -117,11 +122,14 @@ class FastUserinfo:
 
 
 def handed_on(value: str, environ: dict) -> tuple[bool, tokens.AccessToken | None]:
-    """Whether the fast path already read this token, and what it read."""
+    """Whether the fast path already read this token, and what it read; the database error it
+    met is raised again, so that a dead connection still costs one 503 (idp.errors)."""
     read = environ.get(HANDED_ON)
-    if read is not None and read[0] == value:
-        return True, read[1]
-    return False, None
+    if read is None or read[0] != value:
+        return False, None
+    if isinstance(read[1], SQLAlchemyError):
+        raise read[1]
+    return True, read[1]
 
 
 def install(app: Flask) -> FastUserinfo:
