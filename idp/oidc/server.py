@@ -71,6 +71,11 @@ class UserInfoEndpoint(_UserInfoEndpoint):
     def get_issuer(self) -> str:
         return current_app.config["ISSUER"]
 
+    def create_endpoint_request(self, request) -> None:
+        """None: userinfo reads only the bearer token, which the resource protector takes from
+        the Flask request itself; an OAuth2Request built here would go unused."""
+        return None
+
     def generate_user_info(self, user: claims.Person, scope: str):
         return claims.user_info(user, current_token.get_client(), scope)
 
