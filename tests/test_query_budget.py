@@ -8,6 +8,7 @@ second round trip (the first one fills the per-process caches of clients and key
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -23,11 +24,14 @@ BUDGET = {"userinfo": 1, "token": 3, "refresh": 3, "authorize": 3, "discovery": 
 
 @contextmanager
 def statements() -> Iterator[list[str]]:
-    """The SQL statements sent to the database inside the block."""
+    """The SQL statements the block's requests sent (the test client runs them in this
+    thread; the in-process outbox sender's polls, from its own thread, are not theirs)."""
     sent: list[str] = []
+    ours = threading.get_ident()
 
     def count(conn, cursor, statement, parameters, context, executemany) -> None:
-        sent.append(statement)
+        if threading.get_ident() == ours:
+            sent.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", count)
     try:
