@@ -1,12 +1,8 @@
 """Browser-facing defences besides CSRF tokens (issue 10 §6, §7), and the security headers.
 
-- Every answer carries the same security headers: a Content-Security-Policy, no framing
-  (clickjacking of the sign-in page), no MIME sniffing, a same-origin referrer; HSTS under an
-  https issuer on requests that came over https. They are fixed, so they are built once at
-  start (Flask-Talisman resolved its options on each request: ~0.2 ms of every token and
-  userinfo call, issue 14). No redirect to https here: TLS ends at the load balancer, which
-  redirects. No CSP form-action: browsers apply it to the redirect chain after the sign-in
-  form, which ends at each teleservice's own address.
+- Every answer carries the same security headers (idp.security_headers), built once at start:
+  Flask-Talisman resolved its options on each request, ~0.2 ms of every token and userinfo
+  call (issue 14). No redirect to https here: TLS ends at the load balancer, which redirects.
 
 - Every state-changing request from a browser comes from our own origin: `Sec-Fetch-Site`
   (or, from older browsers, `Origin`) naming another site is refused with 403 (OWASP's defence
@@ -24,6 +20,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, g, request
 
 from idp.errors import error_response
+from idp.security_headers import HSTS, SECURITY_HEADERS
 
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 # Called by teleservices' own sites or servers, cross-site by design; each has its own checks.
@@ -65,19 +62,6 @@ def no_store(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     return response
-
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = (
-    ("Permissions-Policy", "browsing-topics=()"),
-    ("X-Frame-Options", "DENY"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
-    ("Referrer-Policy", "same-origin"),
-)
-HSTS = ("Strict-Transport-Security", "max-age=31556926; includeSubDomains")
 
 
 def _security_headers(https_issuer: bool):

@@ -24,6 +24,7 @@ LAYERS: dict[str, set[str]] = {
         "idp.messages",
         "idp.metrics",
         "idp.passwords",
+        "idp.security_headers",
         "idp.timezone",
     },
     "models": {"idp.models"},

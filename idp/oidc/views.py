@@ -127,9 +127,10 @@ def jwks() -> Response:
 def _statement_by_statement() -> None:
     """Run this request's statements each in its own transaction (autocommit).
 
-    For requests that read, then write at most one row (userinfo, an authorization with a live
-    session): on PostgreSQL no BEGIN before and no COMMIT or ROLLBACK after, two round trips of
-    the three to five such a request costs otherwise.
+    For requests that read, then write at most one row (an authorization with a live session;
+    userinfo reads on a connection of its own, idp.oidc.tokens.find_access_token): on
+    PostgreSQL no BEGIN before and no COMMIT or ROLLBACK after, two round trips of the three to
+    five such a request costs otherwise.
     """
     if not db.session().in_transaction():
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
@@ -296,8 +297,7 @@ def userinfo() -> Response:
     refused = strictness.no_token_at_all(http_request)
     if refused is not None:
         return refused
-    _statement_by_statement()
-    return authorization.create_endpoint_response("userinfo")
+    return authorization.create_endpoint_response("userinfo")  # one statement, on its own
 
 
 @bp.post("/revoke")

@@ -1,0 +1,136 @@
+"""Userinfo's plain success, answered before Flask's request hooks run (issue 14).
+
+Every teleservice page may cost a userinfo call, and most are the same request: a teleservice's
+back end (no cookie) sends `GET /userinfo` with `Authorization: Bearer <a valid token>`. For that
+request Flask's hooks (session, CSRF, limits, gate, security headers) and Authlib's resource
+protector decide nothing: this WSGI layer answers it from one SELECT
+(idp.oidc.tokens.find_access_token) with the same claims builder (idp.oidc.claims), the same
+body, headers and metrics as the Flask view.
+
+Anything else goes to Flask unchanged, so that every error stays RFC 6750-exact: another method,
+a query or a body, a cookie, another scheme or spelling of the header, a token that is unknown,
+expired, revoked, of an inactive parent or a removed client, without `openid`, for a client that
+wants signed userinfo. What was read (or the database error met) is handed on in the WSGI
+environment: the view does not read the token again (still one statement), or answers the error
+as its handlers do (503 with Retry-After).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+
+from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from idp import metrics
+from idp.oidc import claims, tokens
+from idp.security_headers import HSTS, SECURITY_HEADERS
+
+PATH = "/userinfo"
+ENDPOINT = "oidc.userinfo"  # the Flask endpoint's name, for the same metric labels
+# What was read for the token (its value, then the AccessToken or None), for the Flask view.
+HANDED_ON = "idp.userinfo.access_token"
+# RFC 6750 §2.1's b64token, in the one spelling the fast path takes; longer ones go to Flask.
+BEARER = re.compile(r"Bearer ([A-Za-z0-9\-._~+/]{1,256}=*)")
+# The headers the Flask view's JSON answer gets: Authlib's, then the security headers
+# (idp.web_security sets the same ones; HSTS under an https issuer). tests/test_userinfo_fast.py
+# compares them with the view's answer, so that the two cannot drift apart.
+JSON_HEADERS = [
+    ("Content-Type", "application/json"),
+    ("Cache-Control", "no-store"),
+    ("Pragma", "no-cache"),
+]
+
+
+class FastUserinfo:
+    """WSGI middleware just in front of Flask's own ``wsgi_app``."""
+
+    def __init__(self, app: Flask, wsgi_app: Callable) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.headers = {
+            False: [*JSON_HEADERS, *SECURITY_HEADERS],
+            True: [*JSON_HEADERS, *SECURITY_HEADERS, HSTS],
+        }
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        https = self.app.config["ISSUER"].startswith("https://")
+        value = self._plain_token(environ, https)
+        if value is not None:
+            started = time.perf_counter()
+            body = self._answer(environ, value)
+            if body is not None:
+                headers = [*self.headers[https]]
+                headers.insert(3, ("Content-Length", str(len(body))))
+                metrics.REQUESTS.labels(ENDPOINT, "GET", "200").inc()
+                metrics.LATENCY.labels(ENDPOINT).observe(time.perf_counter() - started)
+                start_response("200 OK", headers)
+                return [body]
+        return self.wsgi_app(environ, start_response)
+
+    def _plain_token(self, environ: dict, https: bool) -> str | None:
+        """The token of a plain userinfo request, or None: Flask answers every other request."""
+        if (
+            environ.get("PATH_INFO") != PATH
+            or environ.get("REQUEST_METHOD") != "GET"
+            or environ.get("QUERY_STRING")
+            or environ.get("HTTP_COOKIE")
+            or environ.get("CONTENT_TYPE")
+            or environ.get("CONTENT_LENGTH") not in (None, "", "0")
+            or "HTTP_TRANSFER_ENCODING" in environ
+            or (https and environ.get("wsgi.url_scheme") != "https")  # the view refuses it
+        ):
+            return None
+        match = BEARER.fullmatch(environ.get("HTTP_AUTHORIZATION", ""))
+        return match.group(1) if match else None
+
+    def _answer(self, environ: dict, value: str) -> bytes | None:
+        """The JSON body for a valid token, or None (what was read is then handed on)."""
+        with self.app.app_context():
+            try:
+                token = tokens.find_access_token(value)
+                client = token.get_client() if token is not None else None
+            except SQLAlchemyError as error:  # the view raises it: its error handlers answer
+                environ[HANDED_ON] = (value, error)
+                return None
+            environ[HANDED_ON] = (value, token)
+            if (
+                token is None
+                or client is None
+                or token.is_expired()
+                or token.is_revoked()
+                or not token.account_active
+                or "openid" not in token.scope.split()
+                or client.client_metadata.get("userinfo_signed_response_alg")
+            ):
+                return None
+            info = claims.user_info(token.person, client, token.scope)
+            return self.app.json.dumps(info).encode()
+
+
+def handed_on(value: str, environ: dict) -> tuple[bool, tokens.AccessToken | None]:
+    """Whether the fast path already read this token, and what it read; the database error it
+    met is raised again, so that a dead connection still costs one 503 (idp.errors)."""
+    read = environ.get(HANDED_ON)
+    if read is None or read[0] != value:
+        return False, None
+    if isinstance(read[1], SQLAlchemyError):
+        raise read[1]
+    return True, read[1]
+
+
+def install(app: Flask) -> FastUserinfo:
+    """Put the fast path just in front of Flask's own wsgi_app, behind ProxyFix when there is
+    one, so that it sees the scheme the views see (an https issuer answers https only)."""
+    outer = app.wsgi_app
+    if isinstance(outer, ProxyFix):
+        fast = FastUserinfo(app, outer.app)
+        outer.app = fast
+    else:
+        fast = FastUserinfo(app, outer)
+        app.wsgi_app = fast  # type: ignore[method-assign]
+    app.extensions["idp_userinfo_fast"] = fast
+    return fast

@@ -1,0 +1,22 @@
+"""The security headers every answer carries, fixed, so built once (idp.web_security sets them
+on Flask's answers, idp.oidc.userinfo_fast on the ones it gives before Flask).
+
+A Content-Security-Policy, no framing (clickjacking of the sign-in page), no MIME sniffing, a
+same-origin referrer; HSTS under an https issuer, on requests that came over https. No CSP
+form-action: browsers apply it to the redirect chain after the sign-in form, which ends at each
+teleservice's own address.
+"""
+
+from __future__ import annotations
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = (
+    ("Permissions-Policy", "browsing-topics=()"),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("Referrer-Policy", "same-origin"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31556926; includeSubDomains")
