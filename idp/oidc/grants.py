@@ -16,7 +16,7 @@ from authlib.oidc.core import OpenIDCode as _OpenIDCode
 from flask import current_app
 
 from idp.extensions import db
-from idp.models import Account, AuthorizationCode, Client, LoginSession, Token
+from idp.models import AuthorizationCode, Client, LoginSession
 from idp.oidc import claims, tokens
 from idp.oidc.keys import DEFAULT_ALG
 from idp.passwords import secret_hash
@@ -28,7 +28,7 @@ ID_TOKEN_TTL = 3600
 class Subject:
     """The parent as one client sees them: what a token is issued to."""
 
-    account: Account
+    account: tokens.ParentView
     client: Client
     login_session_id: str | None = None  # the sign-in session the grant was made in
     offline: bool = False  # the grant holds `offline_access`: it outlives that session
@@ -37,7 +37,11 @@ class Subject:
         return self.account.id
 
 
-def _subject(account: Account, client: Client, source: AuthorizationCode | Token) -> Subject | None:
+def _subject(
+    account: tokens.ParentView,
+    client: Client,
+    source: tokens.ClaimedCode | tokens.ClaimedRefresh,
+) -> Subject | None:
     """Only an active account receives tokens (docs/contract.md §3; activation comes first)."""
     if not account.is_active:
         return None
@@ -88,14 +92,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         db.session.commit()
         return item
 
-    def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
+    def query_authorization_code(self, code: str, client: Client) -> tokens.ClaimedCode | None:
         # RFC 6749 §4.1.2: a code used twice is refused and what it issued is revoked.
         return tokens.claim_code(code, client.client_id)
 
-    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+    def delete_authorization_code(self, authorization_code: tokens.ClaimedCode) -> None:
         """Kept, marked used by query_authorization_code, so that a replay is recognised."""
 
-    def authenticate_user(self, authorization_code: AuthorizationCode) -> Subject | None:
+    def authenticate_user(self, authorization_code: tokens.ClaimedCode) -> Subject | None:
         # One SELECT: the account with its children, and whether the sign-in session the code
         # was made in has ended since (signed out between the code and its exchange).
         code = authorization_code
@@ -112,11 +116,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
-    def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
+    def authenticate_refresh_token(self, refresh_token: str) -> tokens.ClaimedRefresh | None:
         # Only the client it was issued to can spend it: another client's try changes nothing.
         return tokens.claim_refresh_token(refresh_token, self.request.client.client_id)
 
-    def authenticate_user(self, refresh_token: Token) -> Subject:
+    def authenticate_user(self, refresh_token: tokens.ClaimedRefresh) -> Subject:
         # One SELECT, as for the code: the account, and whether its sign-in session has ended.
         found = tokens.load_account(refresh_token.account_id, refresh_token.login_session_id)
         subject = (
@@ -130,7 +134,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             raise InvalidGrantError("The sign-in session has ended.")
         return subject
 
-    def revoke_old_credential(self, refresh_token: Token) -> None:
+    def revoke_old_credential(self, refresh_token: tokens.ClaimedRefresh) -> None:
         """Already spent by authenticate_refresh_token, atomically."""
 
 
