@@ -100,13 +100,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """Kept, marked used by query_authorization_code, so that a replay is recognised."""
 
     def authenticate_user(self, authorization_code: tokens.ClaimedCode) -> Subject | None:
-        # One SELECT: the account with its children, and whether the sign-in session the code
-        # was made in has ended since (signed out between the code and its exchange).
+        # Read with the claim, in its statement: the account with its children, and whether
+        # the sign-in session the code was made in has ended since (signed out between the
+        # code and its exchange).
         code = authorization_code
-        found = tokens.load_account(code.account_id, code.login_session_id)
-        if found is None or found.session_ended:
+        if code.parent is None or code.session_ended:
             return None
-        return _subject(found.account, self.request.client, authorization_code)
+        return _subject(code.parent, self.request.client, code)
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
@@ -121,16 +121,15 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return tokens.claim_refresh_token(refresh_token, self.request.client.client_id)
 
     def authenticate_user(self, refresh_token: tokens.ClaimedRefresh) -> Subject:
-        # One SELECT, as for the code: the account, and whether its sign-in session has ended.
-        found = tokens.load_account(refresh_token.account_id, refresh_token.login_session_id)
+        # Read with the claim, as for the code: the account, and whether its sign-in session
+        # has ended.
+        parent = refresh_token.parent
         subject = (
-            _subject(found.account, self.request.client, refresh_token)
-            if found is not None
-            else None
+            _subject(parent, self.request.client, refresh_token) if parent is not None else None
         )
         if subject is None:  # RFC 6749 §5.2: the grant no longer holds
             raise InvalidGrantError("The account is not active.")
-        if not subject.offline and found.session_ended:
+        if not subject.offline and refresh_token.session_ended:
             raise InvalidGrantError("The sign-in session has ended.")
         return subject
 

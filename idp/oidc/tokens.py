@@ -1,9 +1,10 @@
 """Storing, claiming and revoking codes and tokens, with the conditional updates that make
 them single use on SQLite and PostgreSQL alike (RFC 9700 §2.1.1, §4.14).
 
-The token endpoint runs in one transaction, committed by its view: a code or refresh token is
-claimed by one UPDATE … RETURNING (the check and the claim in one statement), the parent is
-read with their children in one SELECT, the new tokens are one INSERT.
+The token endpoint runs in one transaction, committed by its view, of two statements: a code or
+refresh token is claimed by one UPDATE … RETURNING (the check and the claim in one statement)
+that also returns the parent with their children and schools and whether the sign-in session
+has ended (scalar subqueries, JSON text), and the new tokens are one INSERT.
 
 That path is the hottest of the provider (every sign-in to a teleservice, every refresh): it
 runs prebuilt Core statements on the session's connection and hands plain frozen objects to
@@ -13,13 +14,16 @@ unit of work at the flush cost more CPU than everything else the token endpoint 
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from dataclasses import dataclass, fields
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import String, bindparam, insert, or_, select, update
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.functions import FunctionElement
 
 from idp.accounts.revocation import revoke_tokens
 from idp.extensions import db
@@ -46,138 +50,6 @@ def revoke_family(family: str) -> None:
 def _execute(statement, params: dict):
     """Run a Core statement in the session's transaction (committed by the token endpoint)."""
     return db.session.connection().execute(statement, params)
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedCode:
-    """An authorization code just spent, with what the exchange and its ID token need.
-
-    Offers the methods Authlib's code grant, PKCE and OpenID Connect extensions call."""
-
-    id: int
-    client_id: str
-    account_id: int
-    login_session_id: str | None
-    redirect_uri: str | None
-    scope: str | None
-    nonce: str | None
-    auth_time: int
-    acr: str | None
-    amr: str | None
-    code_challenge: str | None
-    code_challenge_method: str | None
-    expires_at: int
-
-    @property
-    def family(self) -> str:
-        """The grant family: every token issued from this code (AuthorizationCode.family)."""
-        return f"code-{self.id}"
-
-    def is_expired(self) -> bool:
-        return self.expires_at < time.time()
-
-    def get_redirect_uri(self) -> str | None:
-        return self.redirect_uri
-
-    def get_scope(self) -> str | None:
-        return self.scope
-
-    def get_nonce(self) -> str | None:
-        return self.nonce
-
-    def get_auth_time(self) -> int:
-        return self.auth_time
-
-    def get_acr(self) -> str | None:
-        return self.acr
-
-    def get_amr(self) -> list[str]:
-        return self.amr.split() if self.amr else []
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedRefresh:
-    """A token row whose refresh token was just spent: what the rotation needs."""
-
-    id: int
-    client_id: str
-    account_id: int
-    login_session_id: str | None
-    family: str
-    scope: str | None
-    refresh_expires_at: int
-
-    def check_client(self, client) -> bool:
-        return self.client_id == client.get_client_id()
-
-    def get_scope(self) -> str | None:
-        return self.scope
-
-
-_CLAIM_CODE = (
-    update(_codes)
-    .where(
-        _codes.c.code == bindparam("p_hash"),
-        _codes.c.client_id == bindparam("p_client"),
-        _codes.c.used_at.is_(None),
-    )
-    .values(used_at=bindparam("p_now"))
-    .returning(*(_codes.c[field.name] for field in fields(ClaimedCode)))
-)
-_SPENT_CODE = select(_codes.c.id).where(
-    _codes.c.code == bindparam("p_hash"), _codes.c.client_id == bindparam("p_client")
-)
-_CLAIM_REFRESH = (
-    update(_tokens)
-    .where(
-        _tokens.c.refresh_token == bindparam("p_hash"),
-        _tokens.c.client_id == bindparam("p_client"),
-        _tokens.c.refresh_token_revoked_at == 0,
-    )
-    .values(refresh_token_revoked_at=bindparam("p_now"))
-    .returning(*(_tokens.c[field.name] for field in fields(ClaimedRefresh)))
-)
-_SPENT_REFRESH = select(_tokens.c.family).where(
-    _tokens.c.refresh_token == bindparam("p_hash"), _tokens.c.client_id == bindparam("p_client")
-)
-
-
-def claim_code(code: str, client_id: str) -> ClaimedCode | None:
-    """The code, if it is valid, now used; a second presentation revokes what the first got.
-
-    The caller (the token endpoint) commits, whether the exchange succeeds or not.
-    """
-    params = {"p_hash": secret_hash(code), "p_client": client_id, "p_now": int(time.time())}
-    row = _execute(_CLAIM_CODE, params).first()
-    if row is None:
-        spent = _execute(_SPENT_CODE, params).scalar()
-        if spent is not None:
-            revoke_family(f"code-{spent}")
-        return None
-    item = ClaimedCode(*row)
-    return None if item.is_expired() else item
-
-
-def claim_refresh_token(refresh_token: str, client_id: str) -> ClaimedRefresh | None:
-    """The token row, its refresh token now spent; reuse of a spent one revokes the family.
-
-    The caller (the token endpoint) commits, whether the refresh succeeds or not.
-    """
-    now = int(time.time())
-    params = {"p_hash": secret_hash(refresh_token), "p_client": client_id, "p_now": now}
-    row = _execute(_CLAIM_REFRESH, params).first()
-    if row is None:
-        family = _execute(_SPENT_REFRESH, params).scalar()
-        if family is not None:
-            revoke_family(family)
-        return None
-    item = ClaimedRefresh(*row)
-    return None if item.refresh_expires_at < now else item
-
-
-def with_children():
-    """Loader options: an account with its children and their schools, in the same SELECT."""
-    return joinedload(Account.links).joinedload(Link.child)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,63 +93,284 @@ class ParentView:
         return self.status == ACTIVE
 
 
-@dataclass(frozen=True, slots=True)
-class LoadedAccount:
-    account: ParentView
-    session_ended: bool  # the sign-in session asked about has ended (Back-Channel Logout §2.7)
+class _JsonArray(FunctionElement):
+    """A JSON array of the arguments, as text: json_build_array on PostgreSQL, json_array on
+    SQLite (3.38 and later)."""
+
+    type = String()
+    inherit_cache = True
 
 
-_account, _link, _child, _school = (model.__table__ for model in (Account, Link, Child, School))
-_ended_at = (
-    select(LoginSession.__table__.c.ended_at)
-    .where(LoginSession.__table__.c.id == bindparam("p_session"))
-    .scalar_subquery()
+class _JsonRows(FunctionElement):
+    """An aggregate: the JSON array of one _JsonArray per row, as text ('[]' for no row)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_JsonArray)
+def _json_array(element, compiler, **kw) -> str:
+    return f"json_array({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_JsonArray, "postgresql")
+def _json_array_pg(element, compiler, idp_in_json: bool = False, **kw) -> str:
+    array = f"json_build_array({compiler.process(element.clauses, **kw)})"
+    return array if idp_in_json else f"{array}::text"
+
+
+@compiles(_JsonRows)
+def _json_rows(element, compiler, **kw) -> str:
+    return f"json_group_array(json({compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(_JsonRows, "postgresql")
+def _json_rows_pg(element, compiler, **kw) -> str:
+    rows = compiler.process(element.clauses, idp_in_json=True, **kw)
+    return f"coalesce(json_agg({rows}), '[]')::text"
+
+
+class _Qualified(FunctionElement):
+    """A scalar subquery in a RETURNING clause, its columns named with their tables: SQLite's
+    compiler leaves them bare there, which in a subquery would match the wrong table."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_Qualified)
+def _qualified(element, compiler, **kw) -> str:
+    kw.pop("include_table", None)
+    return compiler.process(element.clauses, **kw)
+
+
+_account, _link, _child, _school, _sessions = (
+    model.__table__ for model in (Account, Link, Child, School, LoginSession)
 )
-_ACCOUNT_COLUMNS = ("id", "public_id", "given_name", "family_name", "email", "email_verified")
-_LOAD_ACCOUNT = (
-    select(
-        *(_account.c[name] for name in _ACCOUNT_COLUMNS),
-        _account.c.locale,
-        _account.c.status,
-        _ended_at.label("ended_at"),
-        _child.c.ref,
-        _child.c.given_name.label("child_given_name"),
-        _child.c.family_name.label("child_family_name"),
-        _child.c.class_level,
-        _child.c.school_uai,
-        _school.c.name.label("school_name"),
-    )
-    .select_from(
-        _account.outerjoin(_link, _link.c.account_id == _account.c.id)
-        .outerjoin(_child, _child.c.id == _link.c.child_id)
-        .outerjoin(_school, _school.c.uai == _child.c.school_uai)
-    )
-    .where(_account.c.id == bindparam("p_account"))
-    .order_by(_link.c.id)  # Account.links' order
-)
 
 
-def load_account(account_id: int, login_session_id: str | None = None) -> LoadedAccount | None:
-    """The account with everything its claims need and, when ``login_session_id`` is given,
-    whether that sign-in session has ended: one statement."""
-    rows = _execute(_LOAD_ACCOUNT, {"p_account": account_id, "p_session": login_session_id}).all()
-    if not rows:
-        return None
-    first = rows[0]
-    children = tuple(
-        ChildView(
-            row.ref,
-            row.child_given_name,
-            row.child_family_name,
-            row.class_level,
-            row.school_uai,
-            SchoolView(row.school_uai, row.school_name),
+def _subject_columns(row_table) -> tuple:
+    """What the grant's tokens and claims need beside the claimed row, as scalar subqueries
+    of the same UPDATE … RETURNING: the parent, their children and schools (JSON text), and
+    whether the sign-in session of the grant has ended (Back-Channel Logout §2.7)."""
+    parent = (
+        select(
+            _JsonArray(
+                _account.c.id,
+                _account.c.public_id,
+                _account.c.given_name,
+                _account.c.family_name,
+                _account.c.email,
+                _account.c.email_verified,
+                _account.c.locale,
+                _account.c.status,
+            )
         )
-        for row in rows
-        if row.ref is not None
+        .where(_account.c.id == row_table.c.account_id)
+        .correlate(row_table)
+        .scalar_subquery()
     )
-    account = ParentView(*first[:8], children=children)
-    return LoadedAccount(account, first.ended_at is not None)
+    children = (
+        select(
+            _JsonRows(
+                _JsonArray(
+                    _link.c.id,
+                    _child.c.ref,
+                    _child.c.given_name,
+                    _child.c.family_name,
+                    _child.c.class_level,
+                    _child.c.school_uai,
+                    _school.c.name,
+                )
+            )
+        )
+        .select_from(
+            _link.join(_child, _child.c.id == _link.c.child_id).outerjoin(
+                _school, _school.c.uai == _child.c.school_uai
+            )
+        )
+        .where(_link.c.account_id == row_table.c.account_id)
+        .correlate(row_table)
+        .scalar_subquery()
+    )
+    ended_at = (
+        select(_sessions.c.ended_at)
+        .where(_sessions.c.id == row_table.c.login_session_id)
+        .correlate(row_table)
+        .scalar_subquery()
+    )
+    return tuple(
+        _Qualified(subquery).label(name)
+        for name, subquery in (("parent", parent), ("children", children), ("ended_at", ended_at))
+    )
+
+
+def _parent(parent_json: str | None, children_json: str | None) -> ParentView | None:
+    """The ParentView from the JSON text of _subject_columns (children in Account.links'
+    order, by link id); None when the account is gone."""
+    if parent_json is None:
+        return None
+    id_, public_id, given_name, family_name, email, verified, locale, status = json.loads(
+        parent_json
+    )
+    children = tuple(
+        ChildView(ref, given, family, level, uai, SchoolView(uai, school_name))
+        for _, ref, given, family, level, uai, school_name in sorted(
+            json.loads(children_json or "[]")
+        )
+    )
+    return ParentView(
+        id_, public_id, given_name, family_name, email, bool(verified), locale, status, children
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedCode:
+    """An authorization code just spent, with what the exchange and its ID token need.
+
+    Offers the methods Authlib's code grant, PKCE and OpenID Connect extensions call."""
+
+    id: int
+    client_id: str
+    account_id: int
+    login_session_id: str | None
+    redirect_uri: str | None
+    scope: str | None
+    nonce: str | None
+    auth_time: int
+    acr: str | None
+    amr: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    expires_at: int
+    parent: ParentView | None = None  # None: the account is gone
+    session_ended: bool = False  # its sign-in session has ended since
+
+    @property
+    def family(self) -> str:
+        """The grant family: every token issued from this code (AuthorizationCode.family)."""
+        return f"code-{self.id}"
+
+    def is_expired(self) -> bool:
+        return self.expires_at < time.time()
+
+    def get_redirect_uri(self) -> str | None:
+        return self.redirect_uri
+
+    def get_scope(self) -> str | None:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return self.auth_time
+
+    def get_acr(self) -> str | None:
+        return self.acr
+
+    def get_amr(self) -> list[str]:
+        return self.amr.split() if self.amr else []
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedRefresh:
+    """A token row whose refresh token was just spent: what the rotation needs."""
+
+    id: int
+    client_id: str
+    account_id: int
+    login_session_id: str | None
+    family: str
+    scope: str | None
+    refresh_expires_at: int
+    parent: ParentView | None = None  # None: the account is gone
+    session_ended: bool = False  # its sign-in session has ended since
+
+    def check_client(self, client) -> bool:
+        return self.client_id == client.get_client_id()
+
+    def get_scope(self) -> str | None:
+        return self.scope
+
+
+def _row_columns(table, claimed: type) -> list:
+    """The columns of ``table`` named like the fields of ``claimed`` (but the subject's)."""
+    return [table.c[field.name] for field in fields(claimed) if field.name in table.c]
+
+
+def _claimed(claimed: type, row) -> ClaimedCode | ClaimedRefresh:
+    *columns, parent_json, children_json, ended_at = row
+    parent = _parent(parent_json, children_json)
+    return claimed(*columns, parent=parent, session_ended=ended_at is not None)
+
+
+_CLAIM_CODE = (
+    update(_codes)
+    .where(
+        _codes.c.code == bindparam("p_hash"),
+        _codes.c.client_id == bindparam("p_client"),
+        _codes.c.used_at.is_(None),
+    )
+    .values(used_at=bindparam("p_now"))
+    .returning(*_row_columns(_codes, ClaimedCode), *_subject_columns(_codes))
+)
+_SPENT_CODE = select(_codes.c.id).where(
+    _codes.c.code == bindparam("p_hash"), _codes.c.client_id == bindparam("p_client")
+)
+_CLAIM_REFRESH = (
+    update(_tokens)
+    .where(
+        _tokens.c.refresh_token == bindparam("p_hash"),
+        _tokens.c.client_id == bindparam("p_client"),
+        _tokens.c.refresh_token_revoked_at == 0,
+    )
+    .values(refresh_token_revoked_at=bindparam("p_now"))
+    .returning(*_row_columns(_tokens, ClaimedRefresh), *_subject_columns(_tokens))
+)
+_SPENT_REFRESH = select(_tokens.c.family).where(
+    _tokens.c.refresh_token == bindparam("p_hash"), _tokens.c.client_id == bindparam("p_client")
+)
+
+
+def claim_code(code: str, client_id: str) -> ClaimedCode | None:
+    """The code, if it is valid, now used, with its parent; a second presentation revokes
+    what the first got. One statement when the code is valid.
+
+    The caller (the token endpoint) commits, whether the exchange succeeds or not.
+    """
+    params = {"p_hash": secret_hash(code), "p_client": client_id, "p_now": int(time.time())}
+    row = _execute(_CLAIM_CODE, params).first()
+    if row is None:
+        spent = _execute(_SPENT_CODE, params).scalar()
+        if spent is not None:
+            revoke_family(f"code-{spent}")
+        return None
+    item = _claimed(ClaimedCode, row)
+    return None if item.is_expired() else item
+
+
+def claim_refresh_token(refresh_token: str, client_id: str) -> ClaimedRefresh | None:
+    """The token row, its refresh token now spent, with its parent; reuse of a spent one
+    revokes the family. One statement when the token is valid.
+
+    The caller (the token endpoint) commits, whether the refresh succeeds or not.
+    """
+    now = int(time.time())
+    params = {"p_hash": secret_hash(refresh_token), "p_client": client_id, "p_now": now}
+    row = _execute(_CLAIM_REFRESH, params).first()
+    if row is None:
+        family = _execute(_SPENT_REFRESH, params).scalar()
+        if family is not None:
+            revoke_family(family)
+        return None
+    item = _claimed(ClaimedRefresh, row)
+    return None if item.refresh_expires_at < now else item
+
+
+def with_children():
+    """Loader options: an account with its children and their schools, in the same SELECT."""
+    return joinedload(Account.links).joinedload(Link.child)
 
 
 _INSERT_TOKEN = insert(_tokens)
