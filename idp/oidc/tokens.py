@@ -373,7 +373,7 @@ def with_children():
     return joinedload(Account.links).joinedload(Link.child)
 
 
-_INSERT_TOKEN = insert(_tokens)
+_INSERT_TOKEN = insert(_tokens).inline()  # no RETURNING of the new id: nothing reads it
 
 
 def save_token(token: dict, client_id: str, subject, family: str) -> None:
