@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import bindparam, exists, insert, select
 
 from idp.extensions import db
-from idp.models import Account, AuthorizationCode, Client, LoginSession, Token
+from idp.models import AuthorizationCode, Client, LoginSession
 from idp.oidc import claims, redirects, tokens
 from idp.oidc.keys import DEFAULT_ALG
 from idp.passwords import secret_hash
@@ -40,7 +40,7 @@ NONCE_USED = exists().where(*_SAME_NONCE).label("nonce_used")
 class Subject:
     """The parent as one client sees them: what a token is issued to."""
 
-    account: Account
+    account: tokens.ParentView
     client: Client
     login_session_id: str | None = None  # the sign-in session the grant was made in
     offline: bool = False  # the grant holds `offline_access`: it outlives that session
@@ -49,7 +49,11 @@ class Subject:
         return self.account.id
 
 
-def _subject(account: Account, client: Client, source: AuthorizationCode | Token) -> Subject | None:
+def _subject(
+    account: tokens.ParentView,
+    client: Client,
+    source: tokens.ClaimedCode | tokens.ClaimedRefresh,
+) -> Subject | None:
     """Only an active account receives tokens (docs/contract.md §3; activation comes first)."""
     if not account.is_active:
         return None
@@ -121,21 +125,21 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         )
         db.session.commit()
 
-    def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
+    def query_authorization_code(self, code: str, client: Client) -> tokens.ClaimedCode | None:
         # RFC 6749 §4.1.2: a code used twice is refused and what it issued is revoked.
         return tokens.claim_code(code, client.client_id)
 
-    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+    def delete_authorization_code(self, authorization_code: tokens.ClaimedCode) -> None:
         """Kept, marked used by query_authorization_code, so that a replay is recognised."""
 
-    def authenticate_user(self, authorization_code: AuthorizationCode) -> Subject | None:
-        # One SELECT: the account with its children, and whether the sign-in session the code
-        # was made in has ended since (signed out between the code and its exchange).
+    def authenticate_user(self, authorization_code: tokens.ClaimedCode) -> Subject | None:
+        # Read with the claim, in its statement: the account with its children, and whether
+        # the sign-in session the code was made in has ended since (signed out between the
+        # code and its exchange).
         code = authorization_code
-        found = tokens.load_account(code.account_id, code.login_session_id)
-        if found is None or found.session_ended:
+        if code.parent is None or code.session_ended:
             return None
-        return _subject(found.account, self.request.client, authorization_code)
+        return _subject(code.parent, self.request.client, code)
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
@@ -145,25 +149,24 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
-    def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
+    def authenticate_refresh_token(self, refresh_token: str) -> tokens.ClaimedRefresh | None:
         # Only the client it was issued to can spend it: another client's try changes nothing.
         return tokens.claim_refresh_token(refresh_token, self.request.client.client_id)
 
-    def authenticate_user(self, refresh_token: Token) -> Subject:
-        # One SELECT, as for the code: the account, and whether its sign-in session has ended.
-        found = tokens.load_account(refresh_token.account_id, refresh_token.login_session_id)
+    def authenticate_user(self, refresh_token: tokens.ClaimedRefresh) -> Subject:
+        # Read with the claim, as for the code: the account, and whether its sign-in session
+        # has ended.
+        parent = refresh_token.parent
         subject = (
-            _subject(found.account, self.request.client, refresh_token)
-            if found is not None
-            else None
+            _subject(parent, self.request.client, refresh_token) if parent is not None else None
         )
         if subject is None:  # RFC 6749 §5.2: the grant no longer holds
             raise InvalidGrantError("The account is not active.")
-        if not subject.offline and found.session_ended:
+        if not subject.offline and refresh_token.session_ended:
             raise InvalidGrantError("The sign-in session has ended.")
         return subject
 
-    def revoke_old_credential(self, refresh_token: Token) -> None:
+    def revoke_old_credential(self, refresh_token: tokens.ClaimedRefresh) -> None:
         """Already spent by authenticate_refresh_token, atomically."""
 
 

@@ -152,7 +152,8 @@ def init_oidc(app: Flask) -> None:
     ttl = app.config["ACCESS_TOKEN_TTL"]
     app.config.update(
         OAUTH2_SCOPES_SUPPORTED=SCOPES,
-        OAUTH2_REFRESH_TOKEN_GENERATOR=True,
+        OAUTH2_ACCESS_TOKEN_GENERATOR=tokens.new_token,
+        OAUTH2_REFRESH_TOKEN_GENERATOR=tokens.new_token,
         OAUTH2_TOKEN_EXPIRES_IN={"authorization_code": ttl, "refresh_token": ttl},
     )
     protector = ResourceProtector()
