@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import socket
 import subprocess
@@ -213,6 +214,12 @@ def test_no_server_log_line_holds_a_secret(cli: Cli, mailbox: Mailbox, workers, 
     assert all("/recovery/password/***" in line for line in access)
     if log_format == "json":
         assert all(json.loads(line)["message"] for line in lines if line.strip())
+    if workers:  # gunicorn's access line: address, method and path, status, bytes, seconds
+        messages = [json.loads(line)["message"] for line in lines if line.strip()]
+        userinfo = [m for m in messages if '"GET /userinfo"' in m]
+        assert userinfo and all(
+            re.fullmatch(r'127\.0\.0\.1 "GET /userinfo" 200 \d+ \d+\.\d{6}s', m) for m in userinfo
+        ), userinfo
     for secret in handled:
         assert secret not in log, f"a secret in the log: {secret[:4]}…"
     Path(server.log_path).unlink()
