@@ -8,36 +8,13 @@ second round trip (the first one fills the per-process caches of clients and key
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
-from idp.extensions import db
 from idp.oidc.clients import cache as client_cache
 from tests.oidc_client import OIDCClient, query_of
+from tests.statements import statements
 
 BUDGET = {"userinfo": 1, "token": 3, "refresh": 3, "authorize": 2, "discovery": 0, "jwks": 0}
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL statements this thread sends to the database inside the block (the test
-    client's requests run in it; the outbox sender's polls, in its own thread, don't count)."""
-    sent: list[str] = []
-    thread = threading.get_ident()
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:
-        if threading.get_ident() == thread:
-            sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def assert_within(name: str, sent: list[str]) -> None:

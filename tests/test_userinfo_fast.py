@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import pytest
 from flask import Flask, request_started
 from prometheus_client import REGISTRY
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from werkzeug.test import Client
 
@@ -27,6 +27,7 @@ from idp.oidc.clients import cache as client_cache
 from idp.passwords import secret_hash
 from tests.factories import CHILDREN
 from tests.oidc_client import OIDCClient, bearer
+from tests.statements import statements
 
 HTTPS = "https://idp.example.org"
 
@@ -43,20 +44,6 @@ def dispatched_by_flask(app: Flask) -> Iterator[list[str]]:
 
     with request_started.connected_to(note, app):
         yield seen
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def flask_view(app: Flask) -> Client:

@@ -125,12 +125,7 @@ class Token(db.Model, OAuth2TokenMixin):
     def get_user(self) -> Account:
         return self.account
 
-    # The client, when the caller already has it (idp.oidc.server: from the per-process cache).
-    known_client = None
-
     def get_client(self) -> Client | None:
-        if self.known_client is not None:
-            return self.known_client
         return db.session.scalar(db.select(Client).filter_by(client_id=self.client_id))
 
 

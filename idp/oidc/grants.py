@@ -216,7 +216,7 @@ class OpenIDCode(_OpenIDCode):
         }
 
     def generate_user_info(self, user: Subject, scope: str):
-        info = claims.user_info(user.account, user.client, scope)
+        info = claims.user_info(user.account.person, user.client, scope)
         if user.login_session_id:  # Back-Channel Logout 1.0 §2.4: `sid` in the ID token
             info["sid"] = claims.session_id(user.login_session_id, user.client)
         return info

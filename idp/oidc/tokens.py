@@ -56,40 +56,13 @@ def _execute(statement, params: dict):
 
 
 @dataclass(frozen=True, slots=True)
-class SchoolView:
-    uai: str
-    name: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ChildView:
-    """A child as the claims read it (idp.oidc.claims: the attributes of models.Child)."""
-
-    ref: str
-    given_name: str
-    family_name: str
-    class_level: str
-    school_uai: str
-    school: SchoolView
-
-
-@dataclass(frozen=True, slots=True)
 class ParentView:
-    """A parent as the claims read them (the attributes of models.Account), read-only."""
+    """A parent as a grant reads them: the account's id and status, and what the claims need
+    (idp.oidc.claims.Person, the same plain values userinfo builds its claims from)."""
 
     id: int
-    public_id: str
-    given_name: str
-    family_name: str
-    email: str | None
-    email_verified: bool
-    locale: str | None
     status: str
-    children: tuple[ChildView, ...]
-
-    @property
-    def name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
+    person: claims.Person
 
     @property
     def is_active(self) -> bool:
@@ -216,15 +189,16 @@ def _parent(parent_json: str | None, children_json: str | None) -> ParentView | 
     id_, public_id, given_name, family_name, email, verified, locale, status = json.loads(
         parent_json
     )
-    children = tuple(
-        ChildView(ref, given, family, level, uai, SchoolView(uai, school_name))
+    pupils = tuple(
+        claims.Pupil(ref, given, family, level, uai, school_name)
         for _, ref, given, family, level, uai, school_name in sorted(
             json.loads(children_json or "[]")
         )
     )
-    return ParentView(
-        id_, public_id, given_name, family_name, email, bool(verified), locale, status, children
+    person = claims.Person(
+        public_id, given_name, family_name, email, bool(verified), locale, pupils
     )
+    return ParentView(id_, status, person)
 
 
 @dataclass(frozen=True, slots=True)
