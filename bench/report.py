@@ -123,12 +123,14 @@ def write(doc: dict, path: Path) -> None:
     path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 
 
-def _show(value) -> str:
+def _show(value, digits: int = 2) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "**no**"
-    return f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}".rstrip("0").rstrip(".")
+    return str(value)
 
 
 def table(doc: dict) -> str:
@@ -142,7 +144,7 @@ def table(doc: dict) -> str:
         value = f"{_show(row['value'])} {row['unit']}"
         baseline = f"{_show(row['baseline'])} {row['unit']}" if row["baseline"] else "—"
         lines.append(
-            f"| {row['figure']} | {value} | {baseline} | {_show(row['ratio'])} "
+            f"| {row['figure']} | {value} | {baseline} | {_show(row['ratio'], 3)} "
             f"| {_show(row['target'])} | {_show(row['met'])} |"
         )
     return "\n".join(lines)
