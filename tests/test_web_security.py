@@ -84,6 +84,21 @@ def test_plain_http_issuer_keeps_the_plain_cookie_name(browser):
     assert browser.get("/login").headers["Set-Cookie"].startswith("idp_session=")
 
 
+def _sign_in_with(browser, factory, headers: dict):
+    """Our sign-in form, right password, posted with these request headers."""
+    account, password = factory.account()
+    page = browser.get("/login")
+    return browser.post(
+        "/login",
+        data={
+            "identifier": account.identifier,
+            "password": password,
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+        },
+        headers=headers,
+    )
+
+
 @pytest.mark.parametrize(
     "headers",
     [
@@ -94,17 +109,7 @@ def test_plain_http_issuer_keeps_the_plain_cookie_name(browser):
     ],
 )
 def test_another_sites_post_is_refused(browser, factory, headers):
-    account, password = factory.account()
-    page = browser.get("/login")
-    response = browser.post(
-        "/login",
-        data={
-            "identifier": account.identifier,
-            "password": password,
-            "csrf_token": csrf_token(page.get_data(as_text=True)),
-        },
-        headers=headers,
-    )
+    response = _sign_in_with(browser, factory, headers)
     assert response.status_code == 403
     assert "Accès refusé" in response.get_data(as_text=True)
     assert browser.get("/").status_code == 302  # not signed in
@@ -114,17 +119,7 @@ def test_another_sites_post_is_refused(browser, factory, headers):
     "headers", [{"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://localhost"}, {}]
 )
 def test_our_own_pages_post_as_before(browser, factory, headers):
-    account, password = factory.account()
-    page = browser.get("/login")
-    response = browser.post(
-        "/login",
-        data={
-            "identifier": account.identifier,
-            "password": password,
-            "csrf_token": csrf_token(page.get_data(as_text=True)),
-        },
-        headers=headers,
-    )
+    response = _sign_in_with(browser, factory, headers)
     assert response.status_code == 302
     assert browser.get("/").status_code == 200
 

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
@@ -19,17 +18,8 @@ from idp import mail
 from idp.extensions import db
 from idp.models.outbox import PENDING, SENT, OutboxItem
 from tests.cli.harness import IDP, Cli
-from tests.mailbox import Mailbox
 
 TEST_REDIS_URL = os.environ.get("IDP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    box.start()
-    yield box
-    box.stop()
 
 
 def queue_mails(cli: Cli, addresses: list[str]) -> None:
