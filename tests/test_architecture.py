@@ -20,6 +20,7 @@ LAYERS: dict[str, set[str]] = {
     "foundations": {
         "idp.config",
         "idp.extensions",
+        "idp.lone_reads",
         "idp.logs",
         "idp.messages",
         "idp.metrics",

@@ -27,6 +27,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.functions import FunctionElement
 
+from idp import lone_reads
 from idp.accounts.revocation import revoke_tokens
 from idp.extensions import db
 from idp.models import Account, AuthorizationCode, Child, Client, Link, LoginSession, School, Token
@@ -470,13 +471,10 @@ def access_token_from_rows(rows: Sequence[Sequence[Any]]) -> AccessToken | None:
 def find_access_token(value: str) -> AccessToken | None:
     """A bearer token with its parent and the parent's children: userinfo's one statement.
 
-    On a connection of its own, in autocommit (no BEGIN, no ROLLBACK: one round trip), not on
-    the request's session: the Flask view and the WSGI fast path (idp.oidc.userinfo_fast) alike.
+    A lone read (idp.lone_reads: no BEGIN, no ROLLBACK, one round trip), not on the request's
+    session: the Flask view and the WSGI fast path (idp.oidc.userinfo_fast) alike.
     """
-    parameters = {"hashed": secret_hash(value)}
-    with db.engine.connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT")
-        return access_token_from_rows(connection.execute(_ACCESS_TOKEN, parameters).all())
+    return access_token_from_rows(lone_reads.rows(_ACCESS_TOKEN, {"hashed": secret_hash(value)}))
 
 
 def revoke_token(token: Token, value: str) -> None:

@@ -1,0 +1,75 @@
+"""Lone reads: one SELECT outside any transaction, the cheapest way the driver allows (issue 14).
+
+Userinfo reads one token with its parent and children and writes nothing: on PostgreSQL the
+statement runs on a pooled connection put in autocommit for the time of the read (no BEGIN,
+no ROLLBACK: one round trip) and straight through psycopg's cursor, whose rows are plain tuples.
+SQLAlchemy's execution path builds a result object and, from the cursor's description, one
+column object per column at every call: a third of userinfo's own CPU (profile of a worker,
+`make bench`). On SQLite, the development default, the engine's own connection reads it, with
+SQLAlchemy's conversions (SQLite has no booleans of its own).
+
+A dropped connection is what SQLAlchemy makes of it: an OperationalError (a 503, idp.errors),
+and the whole pool is let go, so that one request per process sees a database restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, Executable
+from sqlalchemy.exc import DBAPIError
+
+from idp.extensions import db
+
+# The SQL text of each statement, compiled once per dialect.
+_compiled: dict[tuple[int, str], str] = {}
+
+
+def rows(statement: Executable, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+    """The rows of ``statement`` (a SELECT with named bind parameters only)."""
+    engine = db.engine
+    if engine.dialect.name != "postgresql":
+        with engine.connect() as connection:
+            return connection.execute(statement, params).all()
+    return _psycopg_rows(engine, _sql(statement, engine), params)
+
+
+def _sql(statement: Executable, engine: Engine) -> str:
+    key = (id(statement), engine.dialect.name)
+    sql = _compiled.get(key)
+    if sql is None:
+        sql = _compiled[key] = str(statement.compile(dialect=engine.dialect))
+    return sql
+
+
+def _psycopg_rows(engine: Engine, sql: str, params: Mapping[str, Any]) -> list[tuple]:
+    pooled = engine.raw_connection()
+    connection = pooled.driver_connection
+    try:
+        connection.autocommit = True
+        found = send(connection, sql, params)
+        connection.autocommit = False
+        return found
+    except engine.dialect.loaded_dbapi.Error as error:
+        dropped = engine.dialect.is_disconnect(error, pooled.dbapi_connection, None)
+        pooled.invalidate(error)  # never back in the pool, still in autocommit
+        if dropped:
+            engine.dispose()  # the others were opened before the same restart
+        raise DBAPIError.instance(
+            sql,
+            params,
+            error,
+            engine.dialect.loaded_dbapi.Error,
+            connection_invalidated=dropped,
+            dialect=engine.dialect,
+        ) from None
+    finally:
+        pooled.close()
+
+
+def send(connection: Any, sql: str, params: Mapping[str, Any]) -> list[tuple]:
+    """One statement on a psycopg connection (tests count the statements sent through it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
