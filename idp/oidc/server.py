@@ -15,9 +15,9 @@ from flask import Flask, current_app
 from flask import request as flask_request
 from werkzeug.local import LocalProxy
 
-from idp import metrics, sessions
+from idp import sessions
 from idp.models import Client, Token
-from idp.oidc import claims, hints, redirects, tokens, userinfo_fast
+from idp.oidc import claims, hints, redirects, refresh_fast, tokens, userinfo_fast
 from idp.oidc.clients import cache as client_cache
 from idp.oidc.grants import (
     AuthorizationCodeGrant,
@@ -37,8 +37,8 @@ def query_client(client_id: str) -> Client | None:
 
 def save_token(token: dict, request) -> None:
     source = request.authorization_code or request.refresh_token
-    metrics.TOKENS.labels(grant=request.payload.grant_type or "unknown").inc()
-    tokens.save_token(token, request.client.client_id, request.user, source.family)
+    grant_type = request.payload.grant_type
+    tokens.save_token(token, grant_type, request.client.client_id, request.user, source.family)
 
 
 class BearerTokenValidator(_BearerTokenValidator):
@@ -168,6 +168,7 @@ def init_oidc(app: Flask) -> None:
     server.register_endpoint(EndSessionEndpoint)
     server.register_extension(IssuerParameter())
     userinfo_fast.install(app)  # the plain success of userinfo, before Flask's hooks
+    refresh_fast.install(app)  # and the plain refresh
     app.extensions.update(
         idp_keys=KeyStore(app.config["KEYS_DIR"]), idp_oauth=server, idp_resource=protector
     )

@@ -27,7 +27,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.functions import FunctionElement
 
-from idp import lone_reads
+from idp import lone_reads, metrics
 from idp.accounts.revocation import revoke_tokens
 from idp.extensions import db
 from idp.models import Account, AuthorizationCode, Child, Client, Link, LoginSession, School, Token
@@ -354,8 +354,10 @@ def with_children():
 _INSERT_TOKEN = insert(_tokens).inline()  # no RETURNING of the new id: nothing reads it
 
 
-def save_token(token: dict, client_id: str, subject, family: str) -> None:
-    """Store a token response for ``subject`` (a grants.Subject: account, sign-in session)."""
+def save_token(token: dict, grant_type: str, client_id: str, subject, family: str) -> None:
+    """Store a token response for ``subject`` (a grants.Subject: account, sign-in session),
+    counted in the metrics (tokens are not audited one by one, issue 14)."""
+    metrics.TOKENS.labels(grant=grant_type or "unknown").inc()
     refresh = token.get("refresh_token")
     now = int(time.time())
     scope = token.get("scope", "")

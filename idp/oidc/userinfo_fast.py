@@ -23,11 +23,9 @@ from collections.abc import Callable, Iterable
 
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.middleware.proxy_fix import ProxyFix
 
-from idp import metrics
-from idp.oidc import claims, tokens
-from idp.security_headers import HSTS, SECURITY_HEADERS
+from idp.oidc import claims, fast_answers, tokens
+from idp.oidc.fast_answers import answer_json, refused_scheme
 
 PATH = "/userinfo"
 ENDPOINT = "oidc.userinfo"  # the Flask endpoint's name, for the same metric labels
@@ -35,14 +33,6 @@ ENDPOINT = "oidc.userinfo"  # the Flask endpoint's name, for the same metric lab
 HANDED_ON = "idp.userinfo.access_token"
 # RFC 6750 §2.1's b64token, in the one spelling the fast path takes; longer ones go to Flask.
 BEARER = re.compile(r"Bearer ([A-Za-z0-9\-._~+/]{1,256}=*)")
-# The headers the Flask view's JSON answer gets: Authlib's, then the security headers
-# (idp.web_security sets the same ones; HSTS under an https issuer). tests/test_userinfo_fast.py
-# compares them with the view's answer, so that the two cannot drift apart.
-JSON_HEADERS = [
-    ("Content-Type", "application/json"),
-    ("Cache-Control", "no-store"),
-    ("Pragma", "no-cache"),
-]
 
 
 class FastUserinfo:
@@ -51,10 +41,6 @@ class FastUserinfo:
     def __init__(self, app: Flask, wsgi_app: Callable) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
-        self.headers = {
-            False: [*JSON_HEADERS, *SECURITY_HEADERS],
-            True: [*JSON_HEADERS, *SECURITY_HEADERS, HSTS],
-        }
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         https = self.app.config["ISSUER"].startswith("https://")
@@ -63,12 +49,7 @@ class FastUserinfo:
             started = time.perf_counter()
             body = self._answer(environ, value)
             if body is not None:
-                headers = [*self.headers[https]]
-                headers.insert(3, ("Content-Length", str(len(body))))
-                metrics.REQUESTS.labels(ENDPOINT, "GET", "200").inc()
-                metrics.LATENCY.labels(ENDPOINT).observe(time.perf_counter() - started)
-                start_response("200 OK", headers)
-                return [body]
+                return answer_json(start_response, body, https, ENDPOINT, "GET", started)
         return self.wsgi_app(environ, start_response)
 
     def _plain_token(self, environ: dict, https: bool) -> str | None:
@@ -81,7 +62,7 @@ class FastUserinfo:
             or environ.get("CONTENT_TYPE")
             or environ.get("CONTENT_LENGTH") not in (None, "", "0")
             or "HTTP_TRANSFER_ENCODING" in environ
-            or (https and environ.get("wsgi.url_scheme") != "https")  # the view refuses it
+            or refused_scheme(environ, https)
         ):
             return None
         match = BEARER.fullmatch(environ.get("HTTP_AUTHORIZATION", ""))
@@ -123,14 +104,4 @@ def handed_on(value: str, environ: dict) -> tuple[bool, tokens.AccessToken | Non
 
 
 def install(app: Flask) -> FastUserinfo:
-    """Put the fast path just in front of Flask's own wsgi_app, behind ProxyFix when there is
-    one, so that it sees the scheme the views see (an https issuer answers https only)."""
-    outer = app.wsgi_app
-    if isinstance(outer, ProxyFix):
-        fast = FastUserinfo(app, outer.app)
-        outer.app = fast
-    else:
-        fast = FastUserinfo(app, outer)
-        app.wsgi_app = fast  # type: ignore[method-assign]
-    app.extensions["idp_userinfo_fast"] = fast
-    return fast
+    return fast_answers.install(app, FastUserinfo, "idp_userinfo_fast")

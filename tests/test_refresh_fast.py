@@ -1,0 +1,179 @@
+"""The plain refresh's fast path (idp.oidc.refresh_fast) answers exactly as the grant would.
+
+A teleservice's back end refreshing with HTTP Basic and nothing else is answered before Flask's
+hooks; every other token request goes to Flask and Authlib unchanged, and a refresh the fast
+path cannot grant changes nothing before Flask gives the RFC 6749 answer.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from werkzeug.test import Client
+
+from idp.extensions import db
+from idp.models import Account, Token
+from idp.models.accounts import LOCKED
+from idp.oidc import tokens
+from idp.passwords import secret_hash
+from tests.oidc_client import OIDCClient, basic_auth
+from tests.test_userinfo_fast import HTTPS, backend, dispatched_by_flask, metric
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def refresh_token(rp: OIDCClient, factory) -> str:
+    account, password = factory.account()
+    return rp.tokens_for(account.identifier, password)["refresh_token"]
+
+
+def post_token(client: Client, rp: OIDCClient, body: str, **headers: str):
+    auth = basic_auth(rp.client_id, rp.client_secret)
+    return client.post("/token", data=body, headers={**auth, **FORM, **headers})
+
+
+def plain(refresh: str) -> str:
+    return f"grant_type=refresh_token&refresh_token={refresh}"
+
+
+def flask_token(app) -> Client:
+    """A client of the stack behind the fast path: Flask's answer (and the userinfo layer)."""
+    db.session.commit()
+    return Client(app.extensions["idp_refresh_fast"].wsgi_app, use_cookies=False)
+
+
+def test_a_plain_refresh_is_answered_before_flask_as_the_grant_answers(app, rp, factory):
+    first, second = refresh_token(rp, factory), refresh_token(rp, factory)
+
+    with dispatched_by_flask(app) as seen:
+        fast = post_token(backend(app), rp, plain(first))
+    assert seen == []
+    with dispatched_by_flask(app) as seen:
+        view = post_token(flask_token(app), rp, plain(second))
+    assert seen == ["/token"]
+
+    assert fast.status_code == view.status_code == 200
+    drop = {"Content-Length"}
+    assert sorted((k, v) for k, v in fast.headers.items() if k not in drop) == sorted(
+        (k, v) for k, v in view.headers.items() if k not in drop
+    )
+    tokens_fast, tokens_view = fast.get_json(), view.get_json()
+    assert list(tokens_fast) == list(tokens_view)  # the same members, in the same order
+    for member in ("token_type", "expires_in", "scope"):
+        assert tokens_fast[member] == tokens_view[member]
+    assert tokens_fast["refresh_token"] != first  # rotated
+
+    # The new tokens work; the spent one is refused, and its replay ends the whole family.
+    assert rp.userinfo(tokens_fast["access_token"]).status_code == 200
+    replay = post_token(backend(app), rp, plain(first))
+    assert replay.status_code == 400 and replay.get_json()["error"] == "invalid_grant"
+    rotated = post_token(backend(app), rp, plain(tokens_fast["refresh_token"]))
+    assert rotated.status_code == 400 and rotated.get_json()["error"] == "invalid_grant"
+
+
+def test_under_an_https_issuer_behind_a_proxy_it_answers_https_only(make_app, rp, factory):
+    refresh = refresh_token(rp, factory)
+    secure = make_app(ISSUER=HTTPS, TRUSTED_PROXIES=1)
+    with dispatched_by_flask(secure) as seen:
+        plain_http = post_token(backend(secure), rp, plain(refresh))
+        forwarded = post_token(
+            backend(secure), rp, plain(refresh), **{"X-Forwarded-Proto": "https"}
+        )
+    assert seen == ["/token"]  # plain http: refused by the view, nothing spent
+    assert plain_http.status_code == 400
+    assert forwarded.status_code == 200 and "Strict-Transport-Security" in forwarded.headers
+
+
+def test_both_paths_count_the_same_metrics(app, rp, factory):
+    refreshes = [refresh_token(rp, factory) for _ in range(2)]
+    labels = {"endpoint": "oidc.token", "method": "POST", "status": "200"}
+    for client, refresh in zip((backend(app), flask_token(app)), refreshes, strict=True):
+        requests = metric("idp_http_requests_total", **labels)
+        issued = metric("idp_tokens_issued_total", grant="refresh_token")
+        assert post_token(client, rp, plain(refresh)).status_code == 200
+        assert metric("idp_http_requests_total", **labels) == requests + 1
+        assert metric("idp_tokens_issued_total", grant="refresh_token") == issued + 1
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        ("{plain}&scope=openid", {}, 200),  # a narrower scope: Authlib checks it
+        ("{plain}&grant_type=refresh_token", {}, 400),  # repeated
+        ("grant_type=refresh_token&refresh_token={refresh}%21", {}, 400),  # an escape
+        ("{plain}", {"Cookie": "idp_session=x"}, 200),
+        ("{plain}", {"Authorization": "basic {credentials}"}, 200),
+        ("{plain}", {"Authorization": "Basic {wrong}"}, 401),
+        ("{plain}&client_id={client_id}", {}, 200),
+        ("grant_type=authorization_code&code={refresh}", {}, 400),
+    ],
+)
+def test_every_other_token_request_goes_to_flask(app, rp, factory, body, headers, status):
+    refresh = refresh_token(rp, factory)
+    credentials = base64.b64encode(f"{rp.client_id}:{rp.client_secret}".encode()).decode()
+    wrong = base64.b64encode(f"{rp.client_id}:not-the-secret".encode()).decode()
+    values = {
+        "plain": plain(refresh),
+        "refresh": refresh,
+        "client_id": rp.client_id,
+        "credentials": credentials,
+        "wrong": wrong,
+    }
+    filled = {name: value.format(**values) for name, value in headers.items()}
+    with dispatched_by_flask(app) as seen:
+        response = post_token(backend(app), rp, body.format(**values), **filled)
+    assert seen == ["/token"]
+    assert response.status_code == status, response.get_json()
+
+
+def test_credentials_in_the_form_go_to_flask(app, rp, factory):
+    """client_secret_post: Authlib decides (this client is registered for HTTP Basic)."""
+    refresh = refresh_token(rp, factory)
+    with dispatched_by_flask(app) as seen:
+        response = rp.refresh(refresh, basic=False)
+    assert seen == ["/token"]
+    assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"
+
+
+def test_a_refused_refresh_spends_nothing_before_flask_answers(app, rp, factory, monkeypatch):
+    """The account was locked: the fast path claims the token, finds no subject and rolls
+    back; the grant then spends it and answers invalid_grant, as it always did."""
+    refresh = refresh_token(rp, factory)
+    row = db.session.scalar(select(Token).filter_by(refresh_token=secret_hash(refresh)))
+    db.session.get(Account, row.account_id).status = LOCKED
+    claims: list[str] = []
+    claim = tokens.claim_refresh_token
+
+    def counted(value: str, client_id: str):
+        claims.append(value)
+        return claim(value, client_id)
+
+    monkeypatch.setattr(tokens, "claim_refresh_token", counted)
+    with dispatched_by_flask(app) as seen:
+        refused = post_token(backend(app), rp, plain(refresh))
+    assert seen == ["/token"] and len(claims) == 2  # the second claim found it unspent
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_grant"
+
+
+def test_a_database_error_in_the_fast_path_leaves_the_request_to_flask(
+    app, rp, factory, monkeypatch
+):
+    refresh = refresh_token(rp, factory)
+    claim = tokens.claim_refresh_token
+    calls = []
+
+    def flaky(value: str, client_id: str):
+        calls.append(value)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE", {}, Exception("connection lost"))
+        return claim(value, client_id)
+
+    monkeypatch.setattr(tokens, "claim_refresh_token", flaky)
+    with dispatched_by_flask(app) as seen:
+        answered = post_token(backend(app), rp, plain(refresh))
+    assert seen == ["/token"] and len(calls) == 2
+    assert answered.status_code == 200
+    assert rp.userinfo(answered.get_json()["access_token"]).status_code == 200
