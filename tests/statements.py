@@ -1,5 +1,5 @@
 """Counting the SQL statements requests send: SQLAlchemy's `before_cursor_execute` event, and
-the lone reads sent through psycopg's cursor (idp.lone_reads.send)."""
+the lone reads sent through psycopg's cursor (idp.lone_statements.send)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
-from idp import lone_reads
+from idp import lone_statements
 from idp.extensions import db
 
 
@@ -24,16 +24,16 @@ def statements() -> Iterator[list[str]]:
         if threading.get_ident() == thread:
             sent.append(statement)
 
-    send = lone_reads.send
+    send = lone_statements.send
 
     def counted_send(connection, sql, params):
         count(None, None, sql, params, None, False)
         return send(connection, sql, params)
 
     event.listen(db.engine, "before_cursor_execute", count)
-    lone_reads.send = counted_send
+    lone_statements.send = counted_send
     try:
         yield sent
     finally:
-        lone_reads.send = send
+        lone_statements.send = send
         event.remove(db.engine, "before_cursor_execute", count)

@@ -20,7 +20,7 @@ LAYERS: dict[str, set[str]] = {
     "foundations": {
         "idp.config",
         "idp.extensions",
-        "idp.lone_reads",
+        "idp.lone_statements",
         "idp.logs",
         "idp.messages",
         "idp.metrics",

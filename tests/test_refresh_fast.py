@@ -10,14 +10,15 @@ from __future__ import annotations
 import base64
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 from werkzeug.test import Client
 
 from idp.extensions import db
-from idp.models import Account, Token
+from idp.models import Account, Disclosure, Token
+from idp.models import Client as ClientModel
 from idp.models.accounts import LOCKED
-from idp.oidc import tokens
+from idp.oidc import disclosures, tokens
 from idp.passwords import secret_hash
 from tests.oidc_client import OIDCClient, basic_auth
 from tests.test_userinfo_fast import HTTPS, backend, dispatched_by_flask, metric
@@ -138,42 +139,76 @@ def test_credentials_in_the_form_go_to_flask(app, rp, factory):
     assert response.status_code == 401 and response.get_json()["error"] == "invalid_client"
 
 
-def test_a_refused_refresh_spends_nothing_before_flask_answers(app, rp, factory, monkeypatch):
-    """The account was locked: the fast path claims the token, finds no subject and rolls
-    back; the grant then spends it and answers invalid_grant, as it always did."""
+def issued_in_family(refresh: str) -> int:
+    row = db.session.scalar(select(Token).filter_by(refresh_token=secret_hash(refresh)))
+    return len(db.session.scalars(select(Token).filter_by(family=row.family)).all())
+
+
+def test_a_refused_refresh_changes_nothing_before_flask_answers(app, rp, factory):
+    """The account was locked: the fast path issues nothing (on PostgreSQL its one statement
+    changes nothing; on SQLite it rolls back) and the grant answers invalid_grant."""
     refresh = refresh_token(rp, factory)
     row = db.session.scalar(select(Token).filter_by(refresh_token=secret_hash(refresh)))
     db.session.get(Account, row.account_id).status = LOCKED
-    claims: list[str] = []
-    claim = tokens.claim_refresh_token
-
-    def counted(value: str, client_id: str):
-        claims.append(value)
-        return claim(value, client_id)
-
-    monkeypatch.setattr(tokens, "claim_refresh_token", counted)
+    before = issued_in_family(refresh)
     with dispatched_by_flask(app) as seen:
         refused = post_token(backend(app), rp, plain(refresh))
-    assert seen == ["/token"] and len(claims) == 2  # the second claim found it unspent
+    assert seen == ["/token"]
     assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_grant"
+    assert issued_in_family(refresh) == before
 
 
 def test_a_database_error_in_the_fast_path_leaves_the_request_to_flask(
     app, rp, factory, monkeypatch
 ):
     refresh = refresh_token(rp, factory)
-    claim = tokens.claim_refresh_token
     calls = []
 
-    def flaky(value: str, client_id: str):
-        calls.append(value)
-        if len(calls) == 1:
-            raise OperationalError("UPDATE", {}, Exception("connection lost"))
-        return claim(value, client_id)
+    def flaky(real):
+        def call(*args):
+            calls.append(real.__name__)
+            if len(calls) == 1:
+                raise OperationalError("UPDATE", {}, Exception("connection lost"))
+            return real(*args)
 
-    monkeypatch.setattr(tokens, "claim_refresh_token", flaky)
+        return call
+
+    for name in ("claim_refresh_token", "rotate_refresh_token"):  # SQLite's, PostgreSQL's
+        monkeypatch.setattr(tokens, name, flaky(getattr(tokens, name)))
     with dispatched_by_flask(app) as seen:
         answered = post_token(backend(app), rp, plain(refresh))
-    assert seen == ["/token"] and len(calls) == 2
+    assert seen == ["/token"] and calls[1:] == ["claim_refresh_token"]  # then the grant's
     assert answered.status_code == 200
     assert rp.userinfo(answered.get_json()["access_token"]).status_code == 200
+
+
+def test_the_refresh_records_what_the_teleservice_received(app, rp, factory, monkeypatch):
+    """GDPR art. 15 ("Mes données"): the disclosure row, its scopes sorted, as the grant
+    writes it (idp.oidc.disclosures), even when it was gone."""
+    refresh = refresh_token(rp, factory)
+    row = db.session.scalar(select(Token).filter_by(refresh_token=secret_hash(refresh)))
+    db.session.execute(delete(Disclosure).where(Disclosure.account_id == row.account_id))
+    monkeypatch.setattr(disclosures, "_written", {})  # this process's memory of its writes
+    with dispatched_by_flask(app) as seen:
+        assert post_token(backend(app), rp, plain(refresh)).status_code == 200
+    assert seen == []
+    recorded = db.session.scalars(
+        select(Disclosure).where(Disclosure.account_id == row.account_id)
+    ).all()
+    assert [(item.client_id, item.scope) for item in recorded] == [
+        (rp.client_id, " ".join(sorted(set(row.scope.split()))))
+    ]
+
+
+def test_a_scope_no_longer_registered_is_left_to_the_grant(app, rp, factory):
+    """The teleservice lost `email` since the sign-in: Authlib's token generator refuses the
+    grant's scope (Client.get_allowed_scope); the fast path does not issue it either."""
+    refresh = refresh_token(rp, factory)
+    client = db.session.scalar(select(ClientModel).filter_by(client_id=rp.client_id))
+    scope = " ".join(name for name in client.scope.split() if name != "email")
+    client.set_client_metadata({**client.client_metadata, "scope": scope})
+    db.session.commit()
+    with dispatched_by_flask(app) as seen:
+        refused = post_token(backend(app), rp, plain(refresh))
+    assert seen == ["/token"]
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_scope"

@@ -29,6 +29,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
+from idp import lone_statements
 from idp.extensions import db
 from idp.oidc import fast_answers, grants, tokens
 from idp.oidc.clients import cache as client_cache
@@ -104,16 +105,20 @@ class FastRefresh:
 
     def _rotate(self, client, refresh_token: str) -> bytes | None:
         """RFC 6749 §6 as idp.oidc.grants.RefreshTokenGrant does it, rotation included."""
-        claimed = tokens.claim_refresh_token(refresh_token, client.client_id)
-        if claimed is None:
-            return None
-        subject = grants.refresh_subject(claimed, client)  # OAuth2Error: invalid_grant
-        server = self.app.extensions["idp_oauth"]
-        token = server.generate_token(
-            grant_type=GRANT, client=client, user=subject, scope=claimed.get_scope()
-        )
-        tokens.save_token(token, GRANT, client.client_id, subject, claimed.family)
-        db.session.commit()
+        if lone_statements.on_postgresql():  # one statement: tokens.ROTATION_SQL
+            token = tokens.rotate_refresh_token(refresh_token, client)
+            if token is None:
+                return None
+        else:
+            claimed = tokens.claim_refresh_token(refresh_token, client.client_id)
+            if claimed is None:
+                return None
+            subject = grants.refresh_subject(claimed, client)  # OAuth2Error: invalid_grant
+            token = self.app.extensions["idp_oauth"].generate_token(
+                grant_type=GRANT, client=client, user=subject, scope=claimed.get_scope()
+            )
+            tokens.save_token(token, GRANT, client.client_id, subject, claimed.family)
+            db.session.commit()
         return self.app.json.dumps(token).encode()  # as Authlib's Flask integration encodes it
 
 

@@ -27,11 +27,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.functions import FunctionElement
 
-from idp import lone_reads, metrics
+from idp import lone_statements, metrics
 from idp.accounts.revocation import revoke_tokens
 from idp.extensions import db
 from idp.models import Account, AuthorizationCode, Child, Client, Link, LoginSession, School, Token
 from idp.models.accounts import ACTIVE
+from idp.models.base import utcnow
 from idp.oidc import claims, disclosures
 from idp.oidc.clients import cache as client_cache
 from idp.passwords import secret_hash
@@ -346,6 +347,92 @@ def claim_refresh_token(refresh_token: str, client_id: str) -> ClaimedRefresh | 
     return None if item.refresh_expires_at < now else item
 
 
+# A plain refresh in one statement, on PostgreSQL (idp.oidc.refresh_fast): spend the refresh
+# token if the grant still holds (unspent and unexpired, of this client, an active parent, a
+# sign-in session not ended unless `offline_access`: grants.refresh_subject's rules), store
+# the new tokens in the same family, and record the disclosure (idp.oidc.disclosures, scopes
+# sorted by code point as Python sorts them). Atomic by itself, so in autocommit: one round
+# trip instead of BEGIN, two statements and COMMIT. No row: nothing changed, and the grant
+# then gives the RFC 6749 answer.
+ROTATION_SQL = """
+WITH claimed AS (
+    UPDATE token SET refresh_token_revoked_at = %(now)s
+    WHERE refresh_token = %(hashed)s AND client_id = %(client_id)s
+        AND refresh_token_revoked_at = 0 AND refresh_expires_at >= %(now)s
+        AND string_to_array(scope, ' ') <@ %(allowed)s::text[]
+        AND 'openid' = ANY(string_to_array(scope, ' '))
+        AND EXISTS (
+            SELECT 1 FROM account
+            WHERE account.id = token.account_id AND account.status = %(active)s
+        )
+        AND (token.offline OR NOT EXISTS (
+            SELECT 1 FROM login_session
+            WHERE login_session.id = token.login_session_id
+                AND login_session.ended_at IS NOT NULL
+        ))
+    RETURNING account_id, login_session_id, offline, family, scope
+), issued AS (
+    INSERT INTO token (
+        client_id, account_id, login_session_id, offline, family, token_type, access_token,
+        refresh_token, refresh_expires_at, scope, issued_at, expires_in,
+        access_token_revoked_at, refresh_token_revoked_at
+    )
+    SELECT %(client_id)s, account_id, login_session_id, offline, family, %(token_type)s,
+        %(access_token)s, %(refresh_token)s, %(refresh_expires_at)s, scope, %(now)s,
+        %(expires_in)s, 0, 0
+    FROM claimed
+    RETURNING account_id, scope
+), disclosed AS (
+    INSERT INTO disclosure (account_id, client_id, scope, first_at, last_at)
+    SELECT account_id, %(client_id)s, coalesce((
+            SELECT string_agg(DISTINCT name COLLATE "C", ' ' ORDER BY name COLLATE "C")
+            FROM unnest(string_to_array(issued.scope, ' ')) AS scopes(name) WHERE name <> ''
+        ), ''), %(now_at)s, %(now_at)s
+    FROM issued
+    ON CONFLICT (account_id, client_id, scope) DO UPDATE SET last_at = EXCLUDED.last_at
+        WHERE disclosure.last_at < %(stale_at)s
+)
+SELECT scope FROM issued
+"""
+
+
+def rotate_refresh_token(value: str, client: Client) -> dict | None:
+    """PostgreSQL: spend a refresh token and store new tokens in its place, in one statement;
+    the token response (Authlib's members), or None when nothing was changed.
+
+    Only where Authlib would issue the same scope: every scope of the grant still registered
+    for the client, `openid` among them (Client.get_allowed_scope; scopes are stored as it
+    returned them, so never repeated). Otherwise the grant decides."""
+    now = int(time.time())
+    now_at = utcnow()
+    token = {
+        "token_type": "Bearer",
+        "access_token": new_token(),
+        "refresh_token": new_token(),
+        "expires_in": current_app.config["OAUTH2_TOKEN_EXPIRES_IN"]["refresh_token"],
+    }
+    params = {
+        "hashed": secret_hash(value),
+        "client_id": client.client_id,
+        "allowed": sorted(set(client.scope.split())),
+        "now": now,
+        "active": ACTIVE,
+        "token_type": token["token_type"],
+        "access_token": secret_hash(token["access_token"]),
+        "refresh_token": secret_hash(token["refresh_token"]),
+        "refresh_expires_at": now + current_app.config["REFRESH_TOKEN_TTL"],
+        "expires_in": token["expires_in"],
+        "now_at": now_at,
+        "stale_at": now_at - disclosures.REFRESH_EVERY,
+    }
+    found = lone_statements.postgresql_rows(ROTATION_SQL, params)
+    if not found:
+        return None
+    metrics.TOKENS.labels(grant="refresh_token").inc()
+    token["scope"] = found[0][0]
+    return token
+
+
 def with_children():
     """Loader options: an account with its children and their schools, in the same SELECT."""
     return joinedload(Account.links).joinedload(Link.child)
@@ -473,10 +560,12 @@ def access_token_from_rows(rows: Sequence[Sequence[Any]]) -> AccessToken | None:
 def find_access_token(value: str) -> AccessToken | None:
     """A bearer token with its parent and the parent's children: userinfo's one statement.
 
-    A lone read (idp.lone_reads: no BEGIN, no ROLLBACK, one round trip), not on the request's
-    session: the Flask view and the WSGI fast path (idp.oidc.userinfo_fast) alike.
+    A lone statement (idp.lone_statements: no BEGIN, no ROLLBACK, one round trip), not on the
+    request's session: the Flask view and the WSGI fast path (idp.oidc.userinfo_fast) alike.
     """
-    return access_token_from_rows(lone_reads.rows(_ACCESS_TOKEN, {"hashed": secret_hash(value)}))
+    return access_token_from_rows(
+        lone_statements.rows(_ACCESS_TOKEN, {"hashed": secret_hash(value)})
+    )
 
 
 def revoke_token(token: Token, value: str) -> None:

@@ -1,12 +1,14 @@
-"""Lone reads: one SELECT outside any transaction, the cheapest way the driver allows (issue 14).
+"""Lone statements: one statement outside any transaction, the cheapest way the driver allows
+(issue 14).
 
-Userinfo reads one token with its parent and children and writes nothing: on PostgreSQL the
-statement runs on a pooled connection put in autocommit for the time of the read (no BEGIN,
-no ROLLBACK: one round trip) and straight through psycopg's cursor, whose rows are plain tuples.
-SQLAlchemy's execution path builds a result object and, from the cursor's description, one
-column object per column at every call: a third of userinfo's own CPU (profile of a worker,
-`make bench`). On SQLite, the development default, the engine's own connection reads it, with
-SQLAlchemy's conversions (SQLite has no booleans of its own).
+Userinfo reads one token with its parent and children, and a plain refresh spends a refresh
+token and stores the new tokens in one statement (idp.oidc.tokens): on PostgreSQL each runs
+on a pooled connection put in autocommit for its time (no BEGIN, no COMMIT or ROLLBACK: one
+round trip; a single statement is atomic by itself) and straight through psycopg's cursor,
+whose rows are plain tuples. SQLAlchemy's execution path builds a result object and, from the
+cursor's description, one column object per column at every call: a third of userinfo's own
+CPU (profile of a worker, `make bench`). On SQLite, the development default, ``rows`` reads
+through the engine as before, with SQLAlchemy's conversions (SQLite has no booleans).
 
 A dropped connection is what SQLAlchemy makes of it: an OperationalError (a 503, idp.errors),
 and the whole pool is let go, so that one request per process sees a database restart.
@@ -26,24 +28,22 @@ from idp.extensions import db
 _compiled: dict[tuple[int, str], str] = {}
 
 
+def on_postgresql() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
 def rows(statement: Executable, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
     """The rows of ``statement`` (a SELECT with named bind parameters only)."""
     engine = db.engine
     if engine.dialect.name != "postgresql":
         with engine.connect() as connection:
             return connection.execute(statement, params).all()
-    return _psycopg_rows(engine, _sql(statement, engine), params)
+    return postgresql_rows(_sql(statement, engine), params)
 
 
-def _sql(statement: Executable, engine: Engine) -> str:
-    key = (id(statement), engine.dialect.name)
-    sql = _compiled.get(key)
-    if sql is None:
-        sql = _compiled[key] = str(statement.compile(dialect=engine.dialect))
-    return sql
-
-
-def _psycopg_rows(engine: Engine, sql: str, params: Mapping[str, Any]) -> list[tuple]:
+def postgresql_rows(sql: str, params: Mapping[str, Any]) -> list[tuple]:
+    """The rows of one statement written for PostgreSQL (``%(name)s`` parameters)."""
+    engine = db.engine
     pooled = engine.raw_connection()
     connection = pooled.driver_connection
     try:
@@ -68,8 +68,16 @@ def _psycopg_rows(engine: Engine, sql: str, params: Mapping[str, Any]) -> list[t
         pooled.close()
 
 
+def _sql(statement: Executable, engine: Engine) -> str:
+    key = (id(statement), engine.dialect.name)
+    sql = _compiled.get(key)
+    if sql is None:
+        sql = _compiled[key] = str(statement.compile(dialect=engine.dialect))
+    return sql
+
+
 def send(connection: Any, sql: str, params: Mapping[str, Any]) -> list[tuple]:
     """One statement on a psycopg connection (tests count the statements sent through it)."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return cursor.fetchall() if cursor.description is not None else []
