@@ -1,4 +1,4 @@
-"""What the WSGI fast paths (idp.oidc.userinfo_fast, idp.oidc.refresh_fast) share: the plain
+"""What the WSGI fast paths (idp.oidc.userinfo_fast, idp.oidc.token_fast) share: the plain
 request they take, and the JSON answer they give, with the headers and metrics of Flask's.
 
 A fast path answers one plain success before Flask's request hooks run (issue 14); anything

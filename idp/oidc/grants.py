@@ -145,7 +145,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 def refresh_subject(refresh_token: tokens.ClaimedRefresh, client: Client) -> Subject:
     """Whom a spent refresh token's new tokens are for; InvalidGrantError when the grant no
     longer holds (RFC 6749 §5.2). Read with the claim, as for the code: the account, and
-    whether its sign-in session has ended (the grant and idp.oidc.refresh_fast alike)."""
+    whether its sign-in session has ended."""
     parent = refresh_token.parent
     subject = _subject(parent, client, refresh_token) if parent is not None else None
     if subject is None:

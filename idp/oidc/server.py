@@ -17,7 +17,7 @@ from werkzeug.local import LocalProxy
 
 from idp import sessions
 from idp.models import Client, Token
-from idp.oidc import claims, hints, redirects, refresh_fast, tokens, userinfo_fast
+from idp.oidc import claims, hints, redirects, token_fast, tokens, userinfo_fast
 from idp.oidc.clients import cache as client_cache
 from idp.oidc.grants import (
     AuthorizationCodeGrant,
@@ -168,7 +168,7 @@ def init_oidc(app: Flask) -> None:
     server.register_endpoint(EndSessionEndpoint)
     server.register_extension(IssuerParameter())
     userinfo_fast.install(app)  # the plain success of userinfo, before Flask's hooks
-    refresh_fast.install(app)  # and the plain refresh
+    token_fast.install(app)  # and the plain code exchange or refresh
     app.extensions.update(
         idp_keys=KeyStore(app.config["KEYS_DIR"]), idp_oauth=server, idp_resource=protector
     )

@@ -1,13 +1,14 @@
-"""The plain refresh's fast path (idp.oidc.refresh_fast) answers exactly as the grant would.
+"""The token endpoint's fast path (idp.oidc.token_fast) answers exactly as the view would.
 
-A teleservice's back end refreshing with HTTP Basic and nothing else is answered before Flask's
-hooks; every other token request goes to Flask and Authlib unchanged, and a refresh the fast
-path cannot grant changes nothing before Flask gives the RFC 6749 answer.
+A teleservice's back end exchanging a code or refreshing, with HTTP Basic and nothing else, is
+answered before Flask's hooks; every other token request goes to Flask and Authlib unchanged,
+and a request the fast path cannot grant changes nothing before Flask gives the RFC 6749 answer.
 """
 
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import delete, select
@@ -40,10 +41,27 @@ def plain(refresh: str) -> str:
     return f"grant_type=refresh_token&refresh_token={refresh}"
 
 
+def exchange_form(rp: OIDCClient, code: str, **changes: str) -> str:
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": rp.redirect_uri,
+        "code_verifier": rp.verifier,
+        **changes,
+    }
+    return urlencode(form)
+
+
+def signed_in_code(rp: OIDCClient, factory) -> str:
+    """A code from a browser signed in as a new parent (rp.verifier and rp.nonce are its)."""
+    account, password = factory.account()
+    return rp.code_for(account.identifier, password)
+
+
 def flask_token(app) -> Client:
     """A client of the stack behind the fast path: Flask's answer (and the userinfo layer)."""
     db.session.commit()
-    return Client(app.extensions["idp_refresh_fast"].wsgi_app, use_cookies=False)
+    return Client(app.extensions["idp_token_fast"].wsgi_app, use_cookies=False)
 
 
 def test_a_plain_refresh_is_answered_before_flask_as_the_grant_answers(app, rp, factory):
@@ -212,3 +230,62 @@ def test_a_scope_no_longer_registered_is_left_to_the_grant(app, rp, factory):
         refused = post_token(backend(app), rp, plain(refresh))
     assert seen == ["/token"]
     assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_scope"
+
+
+def test_a_plain_code_exchange_is_answered_before_flask_as_the_view_answers(app, rp, factory):
+    code = signed_in_code(rp, factory)
+    with dispatched_by_flask(app) as seen:
+        fast = post_token(backend(app), rp, exchange_form(rp, code))
+    assert seen == []
+    assert fast.status_code == 200, fast.get_json()
+    tokens_fast = fast.get_json()
+    claims = rp.id_token_claims(tokens_fast["id_token"])  # signature, iss, aud and nonce
+    assert claims["children"] and rp.userinfo(tokens_fast["access_token"]).status_code == 200
+
+    code = signed_in_code(rp, factory)
+    with dispatched_by_flask(app) as seen:
+        view = post_token(flask_token(app), rp, exchange_form(rp, code))
+    assert seen == ["/token"]
+    tokens_view = view.get_json()
+    drop = {"Content-Length"}
+    assert sorted((k, v) for k, v in fast.headers.items() if k not in drop) == sorted(
+        (k, v) for k, v in view.headers.items() if k not in drop
+    )
+    assert list(tokens_fast) == list(tokens_view)
+    assert set(claims) == set(rp.id_token_claims(tokens_view["id_token"]))
+
+
+def test_a_code_works_once_and_its_replay_revokes_what_it_gave(app, rp, factory):
+    code = signed_in_code(rp, factory)
+    issued = post_token(backend(app), rp, exchange_form(rp, code)).get_json()
+    with dispatched_by_flask(app) as seen:
+        replay = post_token(backend(app), rp, exchange_form(rp, code))
+    assert seen == ["/token"]
+    assert replay.status_code == 400 and replay.get_json()["error"] == "invalid_grant"
+    assert rp.userinfo(issued["access_token"]).status_code == 401
+    refused = post_token(backend(app), rp, plain(issued["refresh_token"]))
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"code_verifier": "x" * 64},  # PKCE: not the verifier of the challenge
+        {"redirect_uri": "https://elsewhere.example/cb"},
+    ],
+)
+def test_a_refused_exchange_is_answered_by_flask_and_spends_the_code(app, rp, factory, changes):
+    code = signed_in_code(rp, factory)
+    with dispatched_by_flask(app) as seen:
+        refused = post_token(backend(app), rp, exchange_form(rp, code, **changes))
+    assert seen == ["/token"]
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_grant"
+    again = post_token(backend(app), rp, exchange_form(rp, code))  # RFC 9700 §4.1.2: spent
+    assert again.status_code == 400 and again.get_json()["error"] == "invalid_grant"
+
+
+def test_an_exchange_with_more_than_the_plain_form_goes_to_flask(app, rp, factory):
+    code = signed_in_code(rp, factory)
+    with dispatched_by_flask(app) as seen:
+        answered = post_token(backend(app), rp, exchange_form(rp, code, client_id=rp.client_id))
+    assert seen == ["/token"] and answered.status_code == 200
