@@ -2,8 +2,8 @@
 
 Starts the provider under gunicorn on a free port (SQLite, or PostgreSQL with BENCH_DB=postgres),
 seeds parents and a teleservice (bench/seed.py), drives it with bench/loadgen.py, then measures
-the baselines on the same machine in the same run: a Flask "hello" under the same gunicorn
-settings, raw bcrypt.checkpw at the same cost and process count, and with BENCH_NODE=1
+the baselines on the same machine in the same run: the ceiling (bench/stub.py, a bare WSGI stub
+on the provider's database), a Flask "hello" under the same gunicorn settings, raw bcrypt.checkpw at the same cost and process count, and with BENCH_NODE=1
 node-oidc-provider (bench/node/, installed with npm into a scratch folder). Prints one table and
 writes bench/results.json. Settings (environment): BENCH_SECONDS per phase (10), BENCH_WARMUP (1),
 BENCH_CONNECTIONS (16), BENCH_WORKERS (2), BENCH_ACCOUNTS (1000; "1000,1000000" runs the provider
@@ -105,7 +105,22 @@ def bench_provider(scratch: Path, accounts: int) -> dict:
         figures["discovery"] = _get_rate(issuer + "/.well-known/openid-configuration")
         figures["jwks"] = _get_rate(issuer + "/jwks.json")
         figures["rss_mb"] = max(procs.rss_mb(pid) for pid in procs.tree(server.pid)[1:])
-        return figures
+    finally:
+        procs.stop(server)
+    if accounts == SIZES[0]:
+        print("  the stub provider on the same database (bench/stub.py):", flush=True)
+        figures["stub"] = bench_stub(env, target)
+    return figures
+
+
+def bench_stub(env: dict[str, str], target: Target) -> dict:
+    """The ceiling: a bare WSGI stub under the same gunicorn settings, on the same port."""
+    port = int(env["IDP_ISSUER"].rsplit(":", 1)[1])
+    command = [sys.executable, str(HERE / "servers.py"), "stub", f"--port={port}"]
+    server = procs.start([*command, f"--workers={WORKERS}"], env)
+    try:
+        procs.wait_ready(env["IDP_ISSUER"] + "/.well-known/openid-configuration")
+        return _phases(target, ["sso", "refresh", "userinfo"], lambda: procs.tree(server.pid))
     finally:
         procs.stop(server)
 
