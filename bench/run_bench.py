@@ -3,9 +3,10 @@
 Starts the provider under gunicorn on a free port (SQLite, or PostgreSQL with BENCH_DB=postgres),
 seeds parents and a teleservice (bench/seed.py), drives it with bench/loadgen.py, then measures
 the baselines on the same machine in the same run: the ceiling (bench/stub.py, a bare WSGI stub
-on the provider's database), a Flask "hello" under the same gunicorn settings, raw bcrypt.checkpw at the same cost and process count, and with BENCH_NODE=1
-node-oidc-provider (bench/node/, installed with npm into a scratch folder). Prints one table and
-writes bench/results.json. Settings (environment): BENCH_SECONDS per phase (10), BENCH_WARMUP (1),
+on the provider's database), a Flask "hello" under the same gunicorn settings, raw
+bcrypt.checkpw at the same cost and process count, and with BENCH_NODE=1 node-oidc-provider
+(bench/node/, installed with npm into a scratch folder). Prints one table and writes
+bench/results.json. Settings (environment): BENCH_SECONDS per phase (10), BENCH_WARMUP (1),
 BENCH_CONNECTIONS (16), BENCH_WORKERS (2), BENCH_ACCOUNTS (1000; "1000,1000000" runs the provider
 at each size and compares), BENCH_DATABASE_URL (PostgreSQL database, dropped and created again;
 default idp_bench on 127.0.0.1).
