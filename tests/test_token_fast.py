@@ -289,3 +289,24 @@ def test_an_exchange_with_more_than_the_plain_form_goes_to_flask(app, rp, factor
     with dispatched_by_flask(app) as seen:
         answered = post_token(backend(app), rp, exchange_form(rp, code, client_id=rp.client_id))
     assert seen == ["/token"] and answered.status_code == 200
+
+
+def test_an_unexpected_failure_in_the_fast_path_leaves_the_exchange_to_flask(
+    app, rp, factory, monkeypatch
+):
+    """Not gunicorn's bare 500: the fast path rolls back (the code unspent) and Flask answers."""
+    code = signed_in_code(rp, factory)
+    save = tokens.save_token
+    calls = []
+
+    def failing_once(*args):
+        calls.append(args[1])
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        return save(*args)
+
+    monkeypatch.setattr(tokens, "save_token", failing_once)
+    with dispatched_by_flask(app) as seen:
+        answered = post_token(backend(app), rp, exchange_form(rp, code))
+    assert seen == ["/token"] and calls == ["authorization_code"] * 2
+    assert answered.status_code == 200 and "id_token" in answered.get_json()

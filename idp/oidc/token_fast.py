@@ -29,7 +29,6 @@ from urllib.parse import parse_qsl
 from authlib.oauth2 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from flask import Flask
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wsgi import get_current_url
 
 from idp import lone_statements
@@ -115,8 +114,8 @@ class FastToken:
                     body = self._rotate(authorization, form["refresh_token"])
                 else:
                     body = self._grant(TokenRequest(get_current_url(environ), form, authorization))
-            except (SQLAlchemyError, ValueError):
-                body = None  # ValueError: an error description Authlib refuses to build
+            except Exception:  # a database error, a description Authlib refuses to build...
+                body = None  # Flask answers, with its error handlers if it meets the same
             if body is None:
                 db.session.rollback()
             return body
