@@ -1,5 +1,5 @@
 """Counting the SQL statements requests send: SQLAlchemy's `before_cursor_execute` event, and
-the lone reads sent through psycopg's cursor (idp.lone_statements.send)."""
+the lone statements sent through psycopg's cursor (idp.lone_statements.send)."""
 
 from __future__ import annotations
 
