@@ -35,7 +35,7 @@ def on_postgresql() -> bool:
 def rows(statement: Executable, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
     """The rows of ``statement`` (a SELECT with named bind parameters only)."""
     engine = db.engine
-    if engine.dialect.name != "postgresql":
+    if not on_postgresql():
         with engine.connect() as connection:
             return connection.execute(statement, params).all()
     return postgresql_rows(_sql(statement, engine), params)

@@ -20,3 +20,10 @@ SECURITY_HEADERS = (
     ("Referrer-Policy", "same-origin"),
 )
 HSTS = ("Strict-Transport-Security", "max-age=31556926; includeSubDomains")
+_WITH_HSTS = (*SECURITY_HEADERS, HSTS)
+
+
+def for_answer(over_https: bool) -> tuple[tuple[str, str], ...]:
+    """The security headers of an answer: HSTS too when it goes out over https under an https
+    issuer (the caller knows both)."""
+    return _WITH_HSTS if over_https else SECURITY_HEADERS

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
 
+from idp import security_headers
 from idp.errors import error_response
-from idp.security_headers import HSTS, SECURITY_HEADERS
 
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 # Called by teleservices' own sites or servers, cross-site by design; each has its own checks.
@@ -66,14 +66,13 @@ def no_store(response: Response) -> Response:
 
 def _security_headers(https_issuer: bool):
     """The after-request hook that sets the fixed headers (and HSTS when it applies)."""
-    with_hsts = (*SECURITY_HEADERS, HSTS)
 
     def set_security_headers(response: Response) -> Response:
         over_https = https_issuer and (
             request.is_secure or request.headers.get("X-Forwarded-Proto") == "https"
         )
         headers = response.headers
-        for name, value in with_hsts if over_https else SECURITY_HEADERS:
+        for name, value in security_headers.for_answer(over_https):
             headers[name] = value
         return response
 

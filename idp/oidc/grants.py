@@ -142,19 +142,6 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return _subject(code.parent, self.request.client, code)
 
 
-def refresh_subject(refresh_token: tokens.ClaimedRefresh, client: Client) -> Subject:
-    """Whom a spent refresh token's new tokens are for; InvalidGrantError when the grant no
-    longer holds (RFC 6749 §5.2). Read with the claim, as for the code: the account, and
-    whether its sign-in session has ended."""
-    parent = refresh_token.parent
-    subject = _subject(parent, client, refresh_token) if parent is not None else None
-    if subject is None:
-        raise InvalidGrantError("The account is not active.")
-    if not subject.offline and refresh_token.session_ended:
-        raise InvalidGrantError("The sign-in session has ended.")
-    return subject
-
-
 class RefreshTokenGrant(grants.RefreshTokenGrant):
     """RFC 6749 §6 with rotation: every refresh gives a new refresh token, and a spent one
     presented again revokes the whole family (RFC 9700 §4.14.2)."""
@@ -167,7 +154,17 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return tokens.claim_refresh_token(refresh_token, self.request.client.client_id)
 
     def authenticate_user(self, refresh_token: tokens.ClaimedRefresh) -> Subject:
-        return refresh_subject(refresh_token, self.request.client)
+        # Read with the claim, as for the code: the account, and whether its sign-in session
+        # has ended.
+        parent = refresh_token.parent
+        subject = (
+            _subject(parent, self.request.client, refresh_token) if parent is not None else None
+        )
+        if subject is None:  # RFC 6749 §5.2: the grant no longer holds
+            raise InvalidGrantError("The account is not active.")
+        if not subject.offline and refresh_token.session_ended:
+            raise InvalidGrantError("The sign-in session has ended.")
+        return subject
 
     def revoke_old_credential(self, refresh_token: tokens.ClaimedRefresh) -> None:
         """Already spent by authenticate_refresh_token, atomically."""

@@ -22,8 +22,6 @@ import base64
 import binascii
 import io
 import re
-import time
-from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl
 
 from authlib.oauth2 import OAuth2Request
@@ -35,7 +33,7 @@ from idp import lone_statements
 from idp.extensions import db
 from idp.oidc import fast_answers, tokens
 from idp.oidc.clients import cache as client_cache
-from idp.oidc.fast_answers import answer_json, refused_scheme
+from idp.oidc.fast_answers import refused_scheme
 
 PATH = "/token"
 ENDPOINT = "oidc.token"  # the Flask endpoint's name, for the same metric labels
@@ -68,25 +66,15 @@ class TokenRequest(OAuth2Request):
         return {}
 
 
-class FastToken:
-    """WSGI middleware just in front of Flask's own ``wsgi_app``."""
+Credentials = tuple[str, str]  # client id and secret, from HTTP Basic
 
-    def __init__(self, app: Flask, wsgi_app: Callable) -> None:
-        self.app = app
-        self.wsgi_app = wsgi_app
 
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        https = self.app.config["ISSUER"].startswith("https://")
-        form = self._plain_form(environ, https)
-        if form is not None:
-            started = time.perf_counter()
-            body = self._answer(environ, form)
-            if body is not None:
-                return answer_json(start_response, body, https, ENDPOINT, "POST", started)
-        return self.wsgi_app(environ, start_response)
+class FastToken(fast_answers.FastPath):
+    ENDPOINT = ENDPOINT
+    METHOD = "POST"
 
-    def _plain_form(self, environ: dict, https: bool) -> dict[str, str] | None:
-        """The form of a plain token request, or None: Flask answers."""
+    def plain(self, environ: dict, https: bool) -> tuple[dict[str, str], Credentials] | None:
+        """The form and credentials of a plain token request, or None: Flask answers."""
         length = environ.get("CONTENT_LENGTH") or ""
         if (
             environ.get("PATH_INFO") != PATH
@@ -98,21 +86,25 @@ class FastToken:
             or not length.isdigit()
             or int(length) > MAX_BODY
             or refused_scheme(environ, https)
-            or _basic_credentials(environ.get("HTTP_AUTHORIZATION", "")) is None
         ):
+            return None
+        credentials = _basic_credentials(environ.get("HTTP_AUTHORIZATION", ""))
+        if credentials is None:
             return None
         body = environ["wsgi.input"].read(int(length))
         environ["wsgi.input"] = io.BytesIO(body)  # for Flask, if it answers after all
-        return _plain(body)
+        form = _plain(body)
+        return None if form is None else (form, credentials)
 
-    def _answer(self, environ: dict, form: dict[str, str]) -> bytes | None:
+    def answer(self, environ: dict, request: tuple[dict[str, str], Credentials]) -> bytes | None:
         """The JSON body of the new tokens, committed; None (nothing changed) otherwise."""
-        authorization = environ["HTTP_AUTHORIZATION"]
+        form, credentials = request
         with self.app.app_context():
             try:
                 if form["grant_type"] == "refresh_token" and lone_statements.on_postgresql():
-                    body = self._rotate(authorization, form["refresh_token"])
+                    body = self._rotate(credentials, form["refresh_token"])
                 else:
+                    authorization = environ["HTTP_AUTHORIZATION"]
                     body = self._grant(TokenRequest(get_current_url(environ), form, authorization))
             except Exception:  # a database error, a description Authlib refuses to build...
                 body = None  # Flask answers, with its error handlers if it meets the same
@@ -128,10 +120,10 @@ class FastToken:
         db.session.commit()
         return response.get_data()
 
-    def _rotate(self, authorization: str, refresh_token: str) -> bytes | None:
+    def _rotate(self, credentials: Credentials, refresh_token: str) -> bytes | None:
         """PostgreSQL: the refresh in one statement, for a client authenticated as Authlib's
         client_secret_basic does (the per-process cache, the keyed hash of the secret)."""
-        client_id, secret = _basic_credentials(authorization) or ("", "")
+        client_id, secret = credentials
         client = client_cache.get(client_id)
         if (
             client is None
@@ -146,7 +138,7 @@ class FastToken:
         return self.app.json.dumps(token).encode()  # as Authlib's Flask integration encodes it
 
 
-def _basic_credentials(header: str) -> tuple[str, str] | None:
+def _basic_credentials(header: str) -> Credentials | None:
     if not header.startswith("Basic "):
         return None
     try:

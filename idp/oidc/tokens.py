@@ -349,8 +349,8 @@ def claim_refresh_token(refresh_token: str, client_id: str) -> ClaimedRefresh | 
 
 # A plain refresh in one statement, on PostgreSQL (idp.oidc.token_fast): spend the refresh
 # token if the grant still holds (unspent and unexpired, of this client, an active parent, a
-# sign-in session not ended unless `offline_access`: grants.refresh_subject's rules; every
-# scope still registered for the client, `openid` among them: Client.get_allowed_scope), store
+# sign-in session not ended unless `offline_access`: the refresh grant's rules; every scope
+# still registered for the client, `openid` among them: Client.get_allowed_scope), store
 # the new tokens in the same family, and record the disclosure (idp.oidc.disclosures, scopes
 # sorted by code point as Python sorts them). Atomic by itself, so in autocommit: one round
 # trip instead of BEGIN, two statements and COMMIT. No row: nothing changed, and the grant

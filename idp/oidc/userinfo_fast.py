@@ -18,14 +18,12 @@ as its handlers do (503 with Retry-After).
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterable
 
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from idp.oidc import claims, fast_answers, tokens
-from idp.oidc.fast_answers import answer_json, refused_scheme
+from idp.oidc.fast_answers import refused_scheme
 
 PATH = "/userinfo"
 ENDPOINT = "oidc.userinfo"  # the Flask endpoint's name, for the same metric labels
@@ -35,24 +33,11 @@ HANDED_ON = "idp.userinfo.access_token"
 BEARER = re.compile(r"Bearer ([A-Za-z0-9\-._~+/]{1,256}=*)")
 
 
-class FastUserinfo:
-    """WSGI middleware just in front of Flask's own ``wsgi_app``."""
+class FastUserinfo(fast_answers.FastPath):
+    ENDPOINT = ENDPOINT
+    METHOD = "GET"
 
-    def __init__(self, app: Flask, wsgi_app: Callable) -> None:
-        self.app = app
-        self.wsgi_app = wsgi_app
-
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        https = self.app.config["ISSUER"].startswith("https://")
-        value = self._plain_token(environ, https)
-        if value is not None:
-            started = time.perf_counter()
-            body = self._answer(environ, value)
-            if body is not None:
-                return answer_json(start_response, body, https, ENDPOINT, "GET", started)
-        return self.wsgi_app(environ, start_response)
-
-    def _plain_token(self, environ: dict, https: bool) -> str | None:
+    def plain(self, environ: dict, https: bool) -> str | None:
         """The token of a plain userinfo request, or None: Flask answers every other request."""
         if (
             environ.get("PATH_INFO") != PATH
@@ -68,7 +53,7 @@ class FastUserinfo:
         match = BEARER.fullmatch(environ.get("HTTP_AUTHORIZATION", ""))
         return match.group(1) if match else None
 
-    def _answer(self, environ: dict, value: str) -> bytes | None:
+    def answer(self, environ: dict, value: str) -> bytes | None:
         """The JSON body for a valid token, or None (what was read is then handed on)."""
         with self.app.app_context():
             try:
